@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Bundles every action (actions/<name>/src/main.ts -> actions/<name>/dist/index.js) with @vercel/ncc.
+// With --check, builds in memory and fails when a committed bundle differs from a fresh one.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ncc from '@vercel/ncc';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const check = process.argv.includes('--check');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+
+function actionNames() {
+  const dir = join(root, 'actions');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'action.yml')))
+    .map((d) => d.name)
+    .filter((name) => only.length === 0 || only.includes(name))
+    .sort();
+}
+
+async function bundle(name) {
+  const entry = join(root, 'actions', name, 'src', 'main.ts');
+  const { code, assets } = await ncc(entry, {
+    minify: false,
+    sourceMap: false,
+    quiet: true,
+    target: 'es2022',
+    license: 'licenses.txt',
+  });
+  const files = new Map([['index.js', code]]);
+  for (const [file, asset] of Object.entries(assets ?? {})) files.set(file, asset.source);
+  return files;
+}
+
+const stale = [];
+for (const name of actionNames()) {
+  const distDir = join(root, 'actions', name, 'dist');
+  const files = await bundle(name);
+  for (const [file, content] of files) {
+    const target = join(distDir, file);
+    if (check) {
+      const current = existsSync(target) ? readFileSync(target) : null;
+      if (!current || !current.equals(Buffer.from(content))) stale.push(relative(root, target));
+    } else {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+  }
+  if (!check) {
+    for (const file of readdirSync(distDir)) if (!files.has(file)) rmSync(join(distDir, file), { recursive: true });
+    console.log(`built actions/${name}/dist (${files.size} file${files.size === 1 ? '' : 's'})`);
+  }
+}
+if (check) {
+  if (stale.length > 0) {
+    console.error(`These bundles are stale; run \`npm run build\` and commit the result:\n  ${stale.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log('every action bundle is up to date');
+}

@@ -1,0 +1,129 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ActionError } from './errors.js';
+import { execChecked, execCommand, findExecutable, requireExecutable } from './exec.js';
+import { SecretMasker } from './secrets.js';
+
+const node = process.execPath;
+const quiet = { log: () => {} };
+
+describe('execCommand', () => {
+  it('passes argv untouched, with no shell in between', async () => {
+    const dangerous = '$(touch /nonexistent-should-not-run); `echo no` && echo hi | cat';
+    const result = await execCommand([node, '-e', 'console.log(process.argv[1])', dangerous], quiet);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout()).toBe(`${dangerous}\n`);
+  });
+
+  it('streams large output to files without a buffer limit', async () => {
+    const script = 'for (let i = 0; i < 200000; i++) process.stdout.write(`line ${i} ${"x".repeat(40)}\\n`)';
+    let lines = 0;
+    const result = await execCommand([node, '-e', script], { echo: false, onLine: () => lines++ });
+    expect(result.exitCode).toBe(0);
+    expect(lines).toBe(200_000);
+    expect(statSync(result.stdoutPath).size).toBeGreaterThan(10 * 1024 * 1024);
+    expect(statSync(result.stdoutPath).mode & 0o777).toBe(0o600);
+  });
+
+  it('masks secrets in the log, the files and the line callbacks', async () => {
+    const secret = 'hunter2-very-secret';
+    const logged: string[] = [];
+    const seen: string[] = [];
+    const result = await execCommand(
+      [node, '-e', `console.log("pw=${secret}"); console.error("again ${secret} end")`],
+      { masker: new SecretMasker([secret]), log: (l) => logged.push(l), onLine: (l) => seen.push(l) },
+    );
+    for (const text of [result.stdout(), result.stderr(), logged.join('\n'), seen.join('\n')]) {
+      expect(text).not.toContain(secret);
+      expect(text).toContain('***');
+    }
+  });
+
+  it('keeps separate stdout and stderr files and the exit code', async () => {
+    const result = await execCommand(
+      [node, '-e', 'console.log("out"); console.error("err"); process.exit(3)'],
+      quiet,
+    );
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout()).toBe('out\n');
+    expect(result.stderr()).toBe('err\n');
+  });
+
+  it('feeds stdin and sets environment variables', async () => {
+    const result = await execCommand(
+      [node, '-e', 'process.stdin.on("data", d => console.log(String(d).trim() + process.env.SUFFIX))'],
+      { input: 'abc', env: { SUFFIX: '-xyz' }, ...quiet },
+    );
+    expect(result.stdout()).toBe('abc-xyz\n');
+  });
+
+  it('stops the whole process group on timeout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exec-test-'));
+    const marker = join(dir, 'child-survived');
+    // The parent spawns a grandchild that would write a file after 1.5 s; both must be killed.
+    const grandchild = `setTimeout(() => require('fs').writeFileSync(process.argv[1], 'x'), 1500)`;
+    const script = `require('child_process').spawn(process.execPath, ['-e', process.argv[1], process.argv[2]], { stdio: 'ignore' }); setInterval(() => {}, 1000)`;
+    const result = await execCommand([node, '-e', script, grandchild, marker], { timeoutMs: 300, ...quiet });
+    expect(result.timedOut).toBe(true);
+    expect(result.exitCode).toBeNull();
+    await new Promise((r) => setTimeout(r, 1800));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('says clearly when the program does not exist', async () => {
+    await expect(execCommand(['spark-no-such-program-xyz'], quiet)).rejects.toMatchObject({
+      reason: 'missing-tool',
+      message: "'spark-no-such-program-xyz' was not found.",
+    });
+  });
+});
+
+describe('execChecked', () => {
+  it('turns a failure into an ActionError with the last lines of stderr', async () => {
+    const error = await execChecked(
+      [node, '-e', 'console.error("first"); console.error("Error: lock held"); process.exit(1)'],
+      {
+        ...quiet,
+        reason: 'state-locked',
+        what: 'terraform plan',
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ActionError);
+    expect((error as ActionError).reason).toBe('state-locked');
+    expect((error as ActionError).message).toBe(
+      'terraform plan exited with code 1.\nfirst\nError: lock held',
+    );
+  });
+
+  it('reports a timeout as such', async () => {
+    await expect(
+      execChecked([node, '-e', 'setInterval(() => {}, 1000)'], { timeoutMs: 200, ...quiet }),
+    ).rejects.toMatchObject({
+      reason: 'timeout',
+    });
+  });
+});
+
+describe('finding programs', () => {
+  it('finds programs on PATH and explains a missing one', () => {
+    expect(findExecutable('node')).toBeTruthy();
+    expect(findExecutable(node)).toBe(node);
+    expect(findExecutable('spark-no-such-program-xyz')).toBeUndefined();
+    expect(() => requireExecutable('spark-no-such-program-xyz', 'Install it with apt.')).toThrow(
+      "'spark-no-such-program-xyz' was not found on PATH. Install it with apt.",
+    );
+  });
+
+  it('writes log files where asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exec-logs-'));
+    const result = await execCommand([node, '-e', 'console.log(1)'], {
+      logDir: dir,
+      label: 'probe',
+      ...quiet,
+    });
+    expect(result.stdoutPath.startsWith(dir)).toBe(true);
+    expect(readFileSync(result.stdoutPath, 'utf8')).toBe('1\n');
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Progress on long work: a log group per phase, and a status line at least every 30 s while waiting, so a
+ * person watching the run always sees that it is alive and what it waits for.
+ */
+import * as core from '@actions/core';
+import { formatDuration } from './duration.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Runs `work` while logging `status()` every `intervalMs` (default 30 s). */
+export async function withHeartbeat<T>(
+  what: string,
+  work: () => Promise<T>,
+  options: { intervalMs?: number; log?: (line: string) => void; status?: () => string; clock?: Clock } = {},
+): Promise<T> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? core.info;
+  const started = clock.now();
+  const timer = setInterval(() => {
+    const extra = options.status?.();
+    log(`… still ${what} (${formatDuration(clock.now() - started)} elapsed)${extra ? `: ${extra}` : ''}`);
+  }, options.intervalMs ?? 30_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A collapsible log group for one phase; the phase's duration is logged at its end. */
+export async function phase<T>(name: string, work: () => Promise<T>, clock: Clock = systemClock): Promise<T> {
+  return core.group(name, async () => {
+    const started = clock.now();
+    try {
+      return await work();
+    } finally {
+      core.info(`${name}: ${formatDuration(clock.now() - started)}`);
+    }
+  });
+}

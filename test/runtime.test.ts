@@ -1,0 +1,78 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ncc from '@vercel/ncc';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runActionBundle } from './support/action-runner.js';
+
+// The shared runtime, bundled and run the way the runner runs every action.
+const fixture = join(repoRoot, 'test/fixtures/runtime-probe');
+let entry = '';
+
+beforeAll(async () => {
+  const { code } = await ncc(join(fixture, 'src/main.ts'), { quiet: true, target: 'es2022', transpileOnly: true });
+  const dir = mkdtempSync(join(tmpdir(), 'runtime-probe-'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  entry = join(dir, 'index.js');
+  writeFileSync(entry, code);
+}, 120_000);
+
+const run = (inputs: Record<string, string | undefined>) =>
+  runActionBundle('runtime-probe', { entry, actionYml: join(fixture, 'action.yml'), inputs });
+
+describe('action runtime', () => {
+  it('sets outputs, fills defaults from action.yml, writes the summary', async () => {
+    const result = await run({ environment: 'dev' });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toEqual({
+      environment: 'dev',
+      'timeout-ms': '90000',
+      lines: 'one\ntwo',
+      'failure-reason': '',
+    });
+    expect(result.summary).toContain('### probe for dev');
+  });
+
+  it('fails fast on a missing required input, naming it, with failure-reason and a summary', async () => {
+    const result = await run({});
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs['failure-reason']).toBe('bad-input');
+    expect(result.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: "Input 'environment' is required but was not given.",
+      }),
+    );
+    expect(result.summary).toContain('runtime-probe failed');
+    expect(result.summary).toContain('`bad-input`');
+  });
+
+  it('names the input and what is allowed on a bad value', async () => {
+    const result = await run({ environment: 'dev', timeout: 'soon' });
+    expect(result.exitCode).toBe(1);
+    expect(result.annotations[0]?.message).toBe(
+      "Input 'timeout' has the value 'soon', which is not a duration. Allowed: a number with a unit, such as 500ms, 90s, 15m, 4h, 1d or 1h30m.",
+    );
+  });
+
+  it('keeps a secret out of everything it writes, on success and on failure', async () => {
+    const secret = 'tok-7f3e9a-SECRET-do-not-print';
+    for (const inputs of [
+      { environment: 'dev', token: secret },
+      { environment: 'dev', token: secret, 'fail-with': 'restore-failed' },
+    ]) {
+      const result = await run(inputs);
+      expect(result.masks).toContain(secret);
+      expect(result.everythingWritten()).not.toContain(secret);
+      expect(result.summary).toContain('token again: ***');
+      expect(result.log).toContain('token is ***');
+    }
+  });
+
+  it('reports a failure the action decided on, after writing its report', async () => {
+    const result = await run({ environment: 'dev', 'fail-with': 'rto-exceeded' });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs['failure-reason']).toBe('rto-exceeded');
+    expect(result.summary).toMatch(/### probe for dev[\s\S]*runtime-probe failed[\s\S]*`rto-exceeded`/);
+  });
+});

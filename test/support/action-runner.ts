@@ -1,0 +1,228 @@
+/**
+ * Runs a bundled action exactly as the GitHub runner does: `node actions/<name>/dist/index.js` with the
+ * inputs (defaults filled in from action.yml) as INPUT_* variables and the runner's files (GITHUB_OUTPUT,
+ * GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH, RUNNER_TEMP). It then reads back what the action left: outputs,
+ * summary, the log as the runner would show it (masks applied, commands consumed), annotations.
+ */
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunActionOptions {
+  inputs?: Record<string, string | number | boolean | undefined>;
+  eventName?: string;
+  event?: Record<string, unknown>;
+  sha?: string;
+  ref?: string;
+  repository?: string;
+  apiUrl?: string;
+  serverUrl?: string;
+  runId?: string;
+  /** GITHUB_WORKSPACE and the process's cwd. Default: the repository root. */
+  workspace?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Run this bundle instead of actions/<name>/dist/index.js (for test fixtures). */
+  entry?: string;
+  /** Read input defaults from this action.yml instead of actions/<name>/action.yml. */
+  actionYml?: string;
+}
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice';
+  message: string;
+  properties: Record<string, string>;
+}
+
+export interface ActionRun {
+  exitCode: number | null;
+  outputs: Record<string, string>;
+  summary: string;
+  /** The log as the runner shows it: add-mask lines consumed and their values replaced by ***. */
+  log: string;
+  /** What the process really printed to stdout, add-mask commands removed. */
+  rawStdout: string;
+  stderr: string;
+  annotations: Annotation[];
+  masks: string[];
+  runnerTemp: string;
+  /** Everything the action wrote that a person or another job could see: raw log, stderr, outputs, summary, files left in RUNNER_TEMP. */
+  everythingWritten(): string;
+}
+
+interface ActionYml {
+  inputs?: Record<string, { default?: unknown; required?: boolean }>;
+}
+
+function inputDefaults(path: string): Record<string, string> {
+  const spec = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as ActionYml;
+  const defaults: Record<string, string> = {};
+  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
+    if (input?.default !== undefined) defaults[name] = String(input.default);
+  }
+  return defaults;
+}
+
+/** The runner's own variable name for an input (spaces to _, upper case; hyphens stay). */
+export const inputVariable = (name: string) => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+
+function unescapeData(value: string) {
+  return value.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+function unescapeProperty(value: string) {
+  return unescapeData(value).replace(/%3A/g, ':').replace(/%2C/g, ',');
+}
+
+/** Parses the GITHUB_OUTPUT file format: `name=value` lines and `name<<DELIM` heredocs. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name, delimiter] = heredoc as unknown as [string, string, string];
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
+      outputs[name] = value.join('\n');
+    } else if (line.includes('=')) {
+      outputs[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return outputs;
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return filesUnder(path);
+    return entry.isFile() && statSync(path).size < 50 * 1024 * 1024 ? [path] : [];
+  });
+}
+
+export async function runActionBundle(name: string, options: RunActionOptions = {}): Promise<ActionRun> {
+  const entry = options.entry ?? join(repoRoot, 'actions', name, 'dist', 'index.js');
+  const actionYml = options.actionYml ?? join(repoRoot, 'actions', name, 'action.yml');
+  if (!existsSync(entry)) throw new Error(`No bundle at ${entry}: run \`npm run build\` first.`);
+
+  const home = mkdtempSync(join(tmpdir(), `spark-run-${name}-`));
+  const runnerTemp = join(home, 'runner-temp');
+  mkdirSync(runnerTemp);
+  const outputFile = join(home, 'github-output');
+  const summaryFile = join(home, 'step-summary.md');
+  const eventFile = join(home, 'event.json');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  writeFileSync(eventFile, JSON.stringify(options.event ?? {}));
+
+  const inputs = { ...inputDefaults(actionYml) };
+  for (const [key, value] of Object.entries(options.inputs ?? {})) {
+    if (value !== undefined) inputs[key] = String(value);
+  }
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? home,
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_ACTION: name,
+    GITHUB_WORKFLOW: 'test',
+    GITHUB_RUN_ID: options.runId ?? '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_ACTOR: 'spark-bot',
+    GITHUB_SERVER_URL: options.serverUrl ?? 'https://github.example',
+    GITHUB_API_URL: options.apiUrl ?? 'http://127.0.0.1:9/unreachable-api',
+    GITHUB_REPOSITORY: options.repository ?? 'spark/platform',
+    GITHUB_EVENT_NAME: options.eventName ?? 'workflow_dispatch',
+    GITHUB_EVENT_PATH: eventFile,
+    GITHUB_SHA: options.sha ?? '0000000000000000000000000000000000000000',
+    GITHUB_REF: options.ref ?? 'refs/heads/main',
+    GITHUB_WORKSPACE: options.workspace ?? repoRoot,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_OS: 'Linux',
+    ...options.env,
+  };
+  for (const [key, value] of Object.entries(inputs)) env[inputVariable(key)] = value;
+
+  const child = spawn(process.execPath, [entry], {
+    cwd: env.GITHUB_WORKSPACE,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  clearTimeout(timer);
+
+  const masks: string[] = [];
+  const annotations: Annotation[] = [];
+  const shown: string[] = [];
+  const raw: string[] = [];
+  for (const line of Buffer.concat(out).toString('utf8').split('\n')) {
+    const command = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
+    if (command?.[1] === 'add-mask') {
+      masks.push(unescapeData(command[3] ?? ''));
+      continue;
+    }
+    raw.push(line);
+    if (command && ['error', 'warning', 'notice'].includes(command[1] ?? '')) {
+      const properties: Record<string, string> = {};
+      for (const pair of (command[2] ?? '').trim().split(',').filter(Boolean)) {
+        const eq = pair.indexOf('=');
+        properties[pair.slice(0, eq)] = unescapeProperty(pair.slice(eq + 1));
+      }
+      annotations.push({
+        level: command[1] as Annotation['level'],
+        message: unescapeData(command[3] ?? ''),
+        properties,
+      });
+    }
+    let masked = line;
+    for (const mask of [...masks].sort((a, b) => b.length - a.length))
+      masked = masked.split(mask).join('***');
+    shown.push(masked);
+  }
+
+  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
+  const summary = readFileSync(summaryFile, 'utf8');
+  const stderr = Buffer.concat(err).toString('utf8');
+  const rawStdout = raw.join('\n');
+  return {
+    exitCode,
+    outputs,
+    summary,
+    log: shown.join('\n'),
+    rawStdout,
+    stderr,
+    annotations,
+    masks,
+    runnerTemp,
+    everythingWritten: () =>
+      [
+        rawStdout,
+        stderr,
+        JSON.stringify(outputs),
+        summary,
+        ...filesUnder(runnerTemp).map((f) => readFileSync(f, 'utf8')),
+      ].join('\n'),
+  };
+}

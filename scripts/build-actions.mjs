@@ -27,7 +27,6 @@ async function bundle(name) {
     quiet: true,
     target: 'es2022',
     license: 'licenses.txt',
-    transpileOnly: true,
   });
   const files = new Map([['index.js', code]]);
   for (const [file, asset] of Object.entries(assets ?? {})) files.set(file, asset.source);

@@ -10,7 +10,7 @@ const fixture = join(repoRoot, 'test/fixtures/runtime-probe');
 let entry = '';
 
 beforeAll(async () => {
-  const { code } = await ncc(join(fixture, 'src/main.ts'), { quiet: true, target: 'es2022', transpileOnly: true });
+  const { code } = await ncc(join(fixture, 'src/main.ts'), { quiet: true, target: 'es2022' });
   const dir = mkdtempSync(join(tmpdir(), 'runtime-probe-'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   entry = join(dir, 'index.js');

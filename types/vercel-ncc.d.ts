@@ -6,7 +6,6 @@ declare module '@vercel/ncc' {
     target?: string;
     license?: string;
     externals?: string[];
-    transpileOnly?: boolean;
   }
   interface NccResult {
     code: string;

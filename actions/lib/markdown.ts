@@ -135,17 +135,25 @@ export function fitToBudget(doc: BudgetedDocument): Fitted {
   if (whole.length <= doc.budget) return { text: whole, omittedLines: 0 };
 
   if (doc.detail !== undefined) {
-    // Binary search for the most detail lines that fit.
+    // Estimate with prefix sums (the wrapper's own size measured on empty content), then confirm with the real
+    // text and step back while it is still over: linear in the size of the detail.
+    const fixed = join(doc.summary, 'x', doc.footer).length - 1;
+    const prefix = [0];
+    for (const line of lines) prefix.push((prefix.at(-1) ?? 0) + line.length + 1);
+    const estimate = (k: number) =>
+      fixed + Math.max(0, (prefix[k] ?? 0) - 1) + wrap('', lines.length - k).length;
     let lo = 0;
     let hi = lines.length - 1;
-    let best = -1;
+    let best = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (assemble(lines.slice(0, mid).join('\n'), lines.length - mid).length <= doc.budget) {
+      if (estimate(mid) <= doc.budget) {
         best = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
+    while (best > 0 && assemble(lines.slice(0, best).join('\n'), lines.length - best).length > doc.budget)
+      best--;
     if (best > 0)
       return {
         text: assemble(lines.slice(0, best).join('\n'), lines.length - best),

@@ -1,0 +1,87 @@
+/**
+ * npm run bench: the shared runtime's hot paths, each as a ratio against a reference measured in the same run.
+ */
+import { spawn } from 'node:child_process';
+import { execCommand } from '../actions/lib/exec.js';
+import { COMMENT_LIMIT, codeBlock, details, fitToBudget } from '../actions/lib/markdown.js';
+import { SecretMasker } from '../actions/lib/secrets.js';
+import { type BenchCase, measure } from './measure.js';
+
+const LINES = 200_000;
+const producer = `const l = 'x'.repeat(60); for (let i = 0; i < ${LINES}; i++) process.stdout.write(i + ' ' + l + '\\n')`;
+
+function rawSpawn(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', producer], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', () => {});
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+}
+
+const planText = Array.from(
+  { length: LINES },
+  (_, i) =>
+    `  # module.vm["spark-executor-${i}"].proxmox_virtual_environment_vm.this will be updated in-place`,
+).join('\n');
+const secrets = new SecretMasker([
+  'hunter2-password',
+  'postgres://u:pw@db/state',
+  'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+  'vault-pass-123',
+  'AKIAEXAMPLEKEY',
+]);
+
+const cases: BenchCase[] = [
+  {
+    name: 'exec: stream 200k lines to masked log files',
+    reference: 'bare spawn, output discarded',
+    subject: () => execCommand([process.execPath, '-e', producer], { echo: false, masker: secrets }),
+    baseline: rawSpawn,
+    rounds: 5,
+  },
+  {
+    name: 'markdown: fit a 200k-line plan into one PR comment',
+    reference: 'one pass that keeps lines until full',
+    subject: () =>
+      fitToBudget({
+        summary: '### Plan\n\n| create | 1 |',
+        detail: planText,
+        wrapDetail: (d, omitted) => details('terraform show', `${codeBlock(d)}\n${omitted} lines cut`),
+        footer: '<!-- spark:plan-infra:prod:terraform/proxmox {} -->',
+        budget: COMMENT_LIMIT,
+      }),
+    baseline: () => {
+      let out = '';
+      for (const line of planText.split('\n')) {
+        if (out.length + line.length + 1 > COMMENT_LIMIT - 200) break;
+        out += `${line}\n`;
+      }
+      return out;
+    },
+  },
+  {
+    name: 'secrets: mask 200k lines against 5 secrets',
+    reference: 'splitting and joining the same lines unmasked',
+    subject: () =>
+      planText
+        .split('\n')
+        .map((line) => secrets.mask(line))
+        .join('\n'),
+    baseline: () =>
+      planText
+        .split('\n')
+        .map((line) => line.trim())
+        .join('\n'),
+  },
+];
+
+const results = [];
+for (const c of cases) {
+  const r = await measure(c);
+  results.push(r);
+  console.log(
+    `${r.name}\n  ${r.subjectMs.toFixed(1)} ms vs ${r.referenceMs.toFixed(1)} ms (${r.reference}) → ratio ${r.ratio.toFixed(2)}`,
+  );
+}
+if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './support/action-runner.js';
+
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+const marked = (tag: string) =>
+  readme
+    .split('\n')
+    .filter((line) => line.endsWith(`  # ${tag}`))
+    .map((line) => line.trim().replace(new RegExp(`\\s+# ${tag}$`), ''));
+
+describe('README quick start', () => {
+  it('gives exactly one main-job command and one test command', () => {
+    expect(marked('runs the main job')).toHaveLength(1);
+    expect(marked('runs the tests')).toHaveLength(1);
+  });
+
+  it('names only npm scripts that exist and does its own set-up', () => {
+    for (const command of [...marked('runs the main job'), ...marked('runs the tests')]) {
+      expect(command).toMatch(/npm ci/);
+      for (const [, script] of command.matchAll(/npm run ([\w:-]+)/g))
+        expect(packageJson.scripts).toHaveProperty(script as string);
+    }
+    expect(marked('runs the tests')[0]).toContain('bash scripts/setup-system.sh');
+  });
+
+  it('is what .ci/run runs', () => {
+    const ci = readFileSync(join(repoRoot, '.ci/run'), 'utf8');
+    expect(ci).toContain('bash scripts/setup-system.sh');
+    expect(ci).toContain('# runs the tests$/');
+  });
+});

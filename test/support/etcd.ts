@@ -1,0 +1,153 @@
+// A real single-member etcd for tests, on free loopback client and peer ports, data in a fresh temp dir.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import {
+  hasExited,
+  makeServerTempDir,
+  onProcessExit,
+  requireTool,
+  runTool,
+  spawnDaemon,
+  stopDaemon,
+} from './tools.js';
+
+export interface EtcdServer {
+  /** e.g. http://127.0.0.1:41234 */
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly name: string;
+  /** etcd's process id. */
+  readonly pid: number;
+  readonly dataDir: string;
+  /** etcd's own log (zap, JSON lines). */
+  readonly logFile: string;
+  /** Runs etcdctl (API v3) against this server; returns stdout. */
+  etcdctl(args: readonly string[]): Promise<string>;
+  /** Stops etcd and removes its temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** etcdctl's environment: API v3, and no ETCDCTL_* from the caller pointing it elsewhere. */
+export function etcdctlEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('ETCDCTL_')) delete env[key];
+  env.ETCDCTL_API = '3';
+  return env;
+}
+
+async function isHealthy(clientUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    const body = (await response.json()) as { health?: unknown };
+    return response.ok && body.health === 'true';
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Starts a fresh etcd. Always pair with stop(); a process exit without it still kills the server. */
+export async function startEtcd(): Promise<EtcdServer> {
+  const etcd = requireTool('etcd');
+  const etcdctlPath = requireTool('etcdctl');
+  const baseDir = makeServerTempDir('spark-etcd-');
+  let removeExitHook = onProcessExit(() => rmSync(baseDir, { recursive: true, force: true }));
+  try {
+    const dataDir = join(baseDir, 'data');
+    const logFile = join(baseDir, 'etcd.log');
+    const name = 'spark-test';
+    for (let attempt = 1; ; attempt++) {
+      const clientUrl = `http://127.0.0.1:${await freePort()}`;
+      const peerUrl = `http://127.0.0.1:${await freePort()}`;
+      rmSync(dataDir, { recursive: true, force: true });
+      const child = spawnDaemon(
+        etcd,
+        [
+          '--name',
+          name,
+          '--data-dir',
+          dataDir,
+          '--listen-client-urls',
+          clientUrl,
+          '--advertise-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-advertise-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          `${name}=${peerUrl}`,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          `spark-test-${process.pid}-${attempt}`,
+          '--logger',
+          'zap',
+          '--log-outputs',
+          'stderr',
+        ],
+        { cwd: baseDir, logFile, parentDeathSignal: 'SIGTERM' },
+      );
+      removeExitHook();
+      removeExitHook = onProcessExit(() => {
+        if (!hasExited(child)) child.kill('SIGKILL');
+        rmSync(baseDir, { recursive: true, force: true, maxRetries: 5 });
+      });
+
+      let state: 'ready' | 'died' | 'timeout' = 'timeout';
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        if (hasExited(child)) {
+          state = 'died';
+          break;
+        }
+        if (await isHealthy(clientUrl)) {
+          state = 'ready';
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (state !== 'ready') {
+        await stopDaemon(child, 'SIGKILL', 5_000);
+        const log = tail(logFile);
+        if (state === 'died' && attempt < 3 && /address already in use/i.test(log)) continue;
+        throw new Error(`etcd did not start (${state}) at ${clientUrl}; log ${logFile}:\n${log}`);
+      }
+
+      let stopped = false;
+      return {
+        clientUrl,
+        peerUrl,
+        name,
+        pid: child.pid ?? -1,
+        dataDir,
+        logFile,
+        async etcdctl(args) {
+          const { stdout } = await runTool(etcdctlPath, ['--endpoints', clientUrl, ...args], {
+            env: etcdctlEnv(),
+          });
+          return stdout;
+        },
+        async stop() {
+          if (stopped) return;
+          stopped = true;
+          await stopDaemon(child, 'SIGTERM');
+          rmSync(baseDir, { recursive: true, force: true, maxRetries: 5 });
+          removeExitHook();
+        },
+      };
+    }
+  } catch (error) {
+    rmSync(baseDir, { recursive: true, force: true, maxRetries: 5 });
+    removeExitHook();
+    throw error;
+  }
+}

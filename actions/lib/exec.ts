@@ -105,12 +105,19 @@ function lineWriter(file: WriteStream, masker: SecretMasker, emit: (line: string
 const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => stream.end(resolve));
 
 let counter = 0;
+let processLogDir: string | undefined;
+
+/** One log folder per process, under RUNNER_TEMP (which the runner cleans) or the system temp dir. */
+function defaultLogDir(): string {
+  processLogDir ??= mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'spark-exec-'));
+  return processLogDir;
+}
 
 export async function execCommand(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [program, ...args] = argv;
   if (!program) throw new ActionError('internal', 'execCommand needs a program to run');
   const masker = options.masker ?? new SecretMasker();
-  const logDir = options.logDir ?? mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'spark-exec-'));
+  const logDir = options.logDir ?? defaultLogDir();
   mkdirSync(logDir, { recursive: true });
   const stem = `${options.label ?? program.split('/').pop()}-${process.pid}-${++counter}`;
   const stdoutPath = join(logDir, `${stem}.stdout.log`);

@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -114,12 +115,19 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+// Each run's runner folders are removed when the test process ends.
+const runHomes = new Set<string>();
+process.once('exit', () => {
+  for (const home of runHomes) rmSync(home, { recursive: true, force: true });
+});
+
 export async function runActionBundle(name: string, options: RunActionOptions = {}): Promise<ActionRun> {
   const entry = options.entry ?? join(repoRoot, 'actions', name, 'dist', 'index.js');
   const actionYml = options.actionYml ?? join(repoRoot, 'actions', name, 'action.yml');
   if (!existsSync(entry)) throw new Error(`No bundle at ${entry}: run \`npm run build\` first.`);
 
   const home = mkdtempSync(join(tmpdir(), `spark-run-${name}-`));
+  runHomes.add(home);
   const runnerTemp = join(home, 'runner-temp');
   mkdirSync(runnerTemp);
   const outputFile = join(home, 'github-output');

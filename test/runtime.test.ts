@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import ncc from '@vercel/ncc';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runActionBundle } from './support/action-runner.js';
+import { startGitHubApi } from './support/github-api.js';
 
 // The shared runtime, bundled and run the way the runner runs every action.
 const fixture = join(repoRoot, 'test/fixtures/runtime-probe');
@@ -17,8 +18,10 @@ beforeAll(async () => {
   writeFileSync(entry, code);
 }, 120_000);
 
-const run = (inputs: Record<string, string | undefined>) =>
-  runActionBundle('runtime-probe', { entry, actionYml: join(fixture, 'action.yml'), inputs });
+const run = (
+  inputs: Record<string, string | undefined>,
+  options: Parameters<typeof runActionBundle>[1] = {},
+) => runActionBundle('runtime-probe', { entry, actionYml: join(fixture, 'action.yml'), inputs, ...options });
 
 describe('action runtime', () => {
   it('sets outputs, fills defaults from action.yml, writes the summary', async () => {
@@ -74,5 +77,37 @@ describe('action runtime', () => {
     expect(result.exitCode).toBe(1);
     expect(result.outputs['failure-reason']).toBe('rto-exceeded');
     expect(result.summary).toMatch(/### probe for dev[\s\S]*runtime-probe failed[\s\S]*`rto-exceeded`/);
+  });
+
+  it('talks to the API at GITHUB_API_URL (Enterprise path) and upserts one PR comment across runs', async () => {
+    const api = await startGitHubApi({
+      basePath: '/api/v3',
+      repos: { 'spark/platform': { pulls: [{ number: 7, headSha: 'a'.repeat(40) }] } },
+    });
+    try {
+      const token = 'ghs_probeTokenThatMustNotLeak123';
+      const options = {
+        apiUrl: api.url,
+        repository: 'spark/platform',
+        eventName: 'pull_request',
+        event: { pull_request: { number: 7, head: { sha: 'a'.repeat(40) } } },
+      };
+      const first = await run({ environment: 'dev', 'github-token': token }, options);
+      const second = await run({ environment: 'dev', 'github-token': token, timeout: '2m' }, options);
+      expect(first.exitCode).toBe(0);
+      expect(second.exitCode).toBe(0);
+      expect(first.outputs['comment-url']).toBe(second.outputs['comment-url']);
+      const writes = api.requests.filter((r) => r.method !== 'GET');
+      expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /api/v3/repos/spark/platform/issues/7/comments',
+      ]);
+      const comments = api.state.comments('spark/platform', 7);
+      expect(comments).toHaveLength(1);
+      expect(comments[0]?.body).toMatch(/^<!-- spark:runtime-probe:dev \{"head":"a{40}"\} -->/);
+      for (const result of [first, second]) expect(result.everythingWritten()).not.toContain(token);
+      expect(JSON.stringify(api.requests)).not.toContain(token);
+    } finally {
+      await api.close();
+    }
   });
 });

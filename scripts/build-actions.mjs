@@ -41,20 +41,23 @@ for (const name of actionNames()) {
     const target = join(distDir, file);
     if (check) {
       const current = existsSync(target) ? readFileSync(target) : null;
-      if (!current || !current.equals(Buffer.from(content))) stale.push(relative(root, target));
+      if (!current?.equals(Buffer.from(content))) stale.push(relative(root, target));
     } else {
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }
   }
   if (!check) {
-    for (const file of readdirSync(distDir)) if (!files.has(file)) rmSync(join(distDir, file), { recursive: true });
+    for (const file of readdirSync(distDir))
+      if (!files.has(file)) rmSync(join(distDir, file), { recursive: true });
     console.log(`built actions/${name}/dist (${files.size} file${files.size === 1 ? '' : 's'})`);
   }
 }
 if (check) {
   if (stale.length > 0) {
-    console.error(`These bundles are stale; run \`npm run build\` and commit the result:\n  ${stale.join('\n  ')}`);
+    console.error(
+      `These bundles are stale; run \`npm run build\` and commit the result:\n  ${stale.join('\n  ')}`,
+    );
     process.exit(1);
   }
   console.log('every action bundle is up to date');

@@ -18,6 +18,7 @@ describe('execCommand', () => {
   });
 
   it('streams large output to files without a buffer limit', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the child program's own template literal
     const script = 'for (let i = 0; i < 200000; i++) process.stdout.write(`line ${i} ${"x".repeat(40)}\\n`)';
     let lines = 0;
     const result = await execCommand([node, '-e', script], { echo: false, onLine: () => lines++ });

@@ -28,7 +28,9 @@ describe('Inputs', () => {
     const error = failure(() =>
       inputs({ env: 'Prod!' }).string('env', { pattern: /^[a-z]+$/, describe: 'lower-case letters' }),
     );
-    expect(error.message).toBe("Input 'env' has the value 'Prod!', which is not allowed. Allowed: lower-case letters.");
+    expect(error.message).toBe(
+      "Input 'env' has the value 'Prod!', which is not allowed. Allowed: lower-case letters.",
+    );
   });
 
   it('reads booleans as the runner documents them', () => {
@@ -47,7 +49,9 @@ describe('Inputs', () => {
     expect(failure(() => inputs({ t: '300' }).durationMs('t')).message).toContain(
       "Input 't' has the value '300', which is not a duration. Allowed: a number with a unit",
     );
-    expect(failure(() => inputs({ t: '2s' }).durationMs('t', { minMs: 5000 })).message).toContain('below the minimum');
+    expect(failure(() => inputs({ t: '2s' }).durationMs('t', { minMs: 5000 })).message).toContain(
+      'below the minimum',
+    );
   });
 
   it('reads enums and lists the allowed words', () => {
@@ -69,7 +73,9 @@ describe('Inputs', () => {
   it('reads multiline and comma lists, ignoring blanks and comments', () => {
     const value = 'platform-db, cluster-etcd\n\n# not this\napps  # trailing comment\n';
     expect(inputs({ targets: value }).list('targets')).toEqual(['platform-db', 'cluster-etcd', 'apps']);
-    expect(failure(() => inputs({ t: '\n# only\n' }).list('t', { required: true })).message).toContain('lists nothing');
+    expect(failure(() => inputs({ t: '\n# only\n' }).list('t', { required: true })).message).toContain(
+      'lists nothing',
+    );
   });
 
   it('reads key=value lines and masks values when secret', () => {
@@ -88,8 +94,12 @@ describe('Inputs', () => {
   it('reads YAML maps and refuses anything else', () => {
     expect(inputs({ ev: 'a: 1\nb: [x, y]' }).yamlMap('ev')).toEqual({ a: 1, b: ['x', 'y'] });
     expect(inputs({}).yamlMap('ev')).toEqual({});
-    expect(failure(() => inputs({ ev: '- a\n- b' }).yamlMap('ev')).message).toContain("Input 'ev' is not a mapping");
-    expect(failure(() => inputs({ ev: 'a: [1' }).yamlMap('ev')).message).toContain("Input 'ev' is not valid YAML");
+    expect(failure(() => inputs({ ev: '- a\n- b' }).yamlMap('ev')).message).toContain(
+      "Input 'ev' is not a mapping",
+    );
+    expect(failure(() => inputs({ ev: 'a: [1' }).yamlMap('ev')).message).toContain(
+      "Input 'ev' is not valid YAML",
+    );
   });
 
   it('masks secrets, also line by line, and never puts them in errors', () => {
@@ -98,7 +108,9 @@ describe('Inputs', () => {
     expect(inputs({ 'ssh-private-key': key }, masked).secret('ssh-private-key')).toBe(key);
     expect(masked).toEqual(expect.arrayContaining([key, 'AAAAsecretbody']));
     expect(inputs({}, masked).secret('vault-password')).toBeUndefined();
-    expect(failure(() => inputs({}).secret('vault-password', { required: true })).message).not.toContain('AAAA');
+    expect(failure(() => inputs({}).secret('vault-password', { required: true })).message).not.toContain(
+      'AAAA',
+    );
   });
 
   it('reads the runner environment the way @actions/core does', () => {

@@ -44,10 +44,17 @@ export class Inputs {
   }
 
   /** A string; `default` when empty. */
-  string(name: string, options: Common & { default?: string; pattern?: RegExp; describe?: string } = {}): string {
+  string(
+    name: string,
+    options: Common & { default?: string; pattern?: RegExp; describe?: string } = {},
+  ): string {
     const value = this.raw(name, options.required) || options.default || '';
     if (value !== '' && options.pattern && !options.pattern.test(value)) {
-      throw badInput(name, `has the value '${value}', which is not allowed`, options.describe ?? String(options.pattern));
+      throw badInput(
+        name,
+        `has the value '${value}', which is not allowed`,
+        options.describe ?? String(options.pattern),
+      );
     }
     return value;
   }
@@ -71,7 +78,8 @@ export class Inputs {
   boolean(name: string, options: Common & { default?: boolean } = {}): boolean {
     const value = this.raw(name, options.required);
     if (value === '') {
-      if (options.default === undefined) throw badInput(name, 'is required but was not given', 'true or false');
+      if (options.default === undefined)
+        throw badInput(name, 'is required but was not given', 'true or false');
       return options.default;
     }
     if (TRUE.includes(value)) return true;
@@ -80,13 +88,19 @@ export class Inputs {
   }
 
   /** A duration in milliseconds: `90s`, `15m`, `4h`, `1h30m`. */
-  durationMs(name: string, options: Common & { default?: string; minMs?: number; maxMs?: number } = {}): number {
+  durationMs(
+    name: string,
+    options: Common & { default?: string; minMs?: number; maxMs?: number } = {},
+  ): number {
     const text = this.raw(name, options.required) || options.default || '';
     if (text === '') throw badInput(name, 'is required but was not given', DURATION_FORMAT);
     const ms = parseDurationMs(text);
-    if (ms === undefined) throw badInput(name, `has the value '${text}', which is not a duration`, DURATION_FORMAT);
-    if (options.minMs !== undefined && ms < options.minMs) throw badInput(name, `is ${text}, below the minimum`);
-    if (options.maxMs !== undefined && ms > options.maxMs) throw badInput(name, `is ${text}, above the maximum`);
+    if (ms === undefined)
+      throw badInput(name, `has the value '${text}', which is not a duration`, DURATION_FORMAT);
+    if (options.minMs !== undefined && ms < options.minMs)
+      throw badInput(name, `is ${text}, below the minimum`);
+    if (options.maxMs !== undefined && ms > options.maxMs)
+      throw badInput(name, `is ${text}, above the maximum`);
     return ms;
   }
 
@@ -101,7 +115,8 @@ export class Inputs {
       return options.default;
     }
     const n = Number(text);
-    const outside = (options.min !== undefined && n < options.min) || (options.max !== undefined && n > options.max);
+    const outside =
+      (options.min !== undefined && n < options.min) || (options.max !== undefined && n > options.max);
     if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n) || outside) {
       throw badInput(name, `has the value '${text}'`, range);
     }

@@ -27,7 +27,10 @@ export function backoffDelay(attempt: number, baseDelayMs: number, maxDelayMs: n
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-export async function retry<T>(work: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function retry<T>(
+  work: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const attempts = options.attempts ?? 4;
   const base = options.baseDelayMs ?? 500;
   const max = options.maxDelayMs ?? 30_000;

@@ -27,6 +27,6 @@ export {
   validateEnvironmentFile,
   validateEnvironmentText,
 } from './load.js';
-export { checkSchema, environmentSchema } from './schema.js';
+export { checkDrSchema, checkSchema, environmentSchema } from './schema.js';
 export { checkSemantics, type SemanticOptions } from './semantic-checks.js';
 export * from './types.js';

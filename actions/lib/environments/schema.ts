@@ -13,20 +13,33 @@ import type { Problem } from './types.js';
 export { schema as environmentSchema };
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
-let compiled: Validator | undefined;
+let ajv: InstanceType<typeof AjvModule.default> | undefined;
+const compiled = new Map<string, Validator>();
 
-function validator(): Validator {
-  if (!compiled) {
-    const ajv = new AjvModule.default({ allErrors: true, verbose: true, strict: true });
+/** The environment schema, or (for a `dr:`-only file such as dr-drill's `config`) a file with just `dr:`. */
+function validator(which: 'environment' | 'dr-only'): Validator {
+  if (!ajv) {
+    ajv = new AjvModule.default({ allErrors: true, verbose: true, strict: true });
     ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-    compiled = ajv.compile(schema);
+    ajv.addSchema(schema);
   }
-  return compiled;
+  let found = compiled.get(which);
+  if (!found) {
+    found =
+      which === 'environment'
+        ? ajv.compile(schema)
+        : ajv.compile({
+            type: 'object',
+            additionalProperties: false,
+            required: ['dr'],
+            properties: { dr: { $ref: `${schema.$id}#/$defs/dr` } },
+          });
+    compiled.set(which, found);
+  }
+  return found;
 }
 
-/** Schema problems of a parsed environment file; empty when it matches. Every problem is an error. */
-export function checkSchema(data: unknown): Problem[] {
-  const validate = validator();
+function problemsOf(validate: Validator, data: unknown): Problem[] {
   if (validate(data)) return [];
   const problems: Problem[] = [];
   const seen = new Set<string>();
@@ -39,6 +52,16 @@ export function checkSchema(data: unknown): Problem[] {
     problems.push(problem);
   }
   return problems;
+}
+
+/** Schema problems of a parsed environment file; empty when it matches. Every problem is an error. */
+export function checkSchema(data: unknown): Problem[] {
+  return problemsOf(validator('environment'), data);
+}
+
+/** Schema problems of a file that holds only a `dr:` section, shaped as in an environment file. */
+export function checkDrSchema(data: unknown): Problem[] {
+  return problemsOf(validator('dr-only'), data);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -93,6 +116,9 @@ function describeError(error: ErrorObject, root: unknown): Problem | undefined {
   }
 
   switch (error.keyword) {
+    case 'if':
+      // The failing branch's own errors say what is wrong; "must match then schema" adds nothing.
+      return undefined;
     case 'propertyNames':
       return undefined; // the nested error above says which key and why
     case 'additionalProperties': {

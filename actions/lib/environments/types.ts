@@ -126,10 +126,17 @@ export interface SloFile {
   disk_io_percent: number;
 }
 
+export type DrTargetFile =
+  | { kind: 'postgres'; name: string; 'base-backups': string; 'wal-archive': string; source?: string }
+  | { kind: 'etcd'; name: string; snapshots: string }
+  | { kind: 'velero'; name: string; schedule: string; namespaces: string[]; 'velero-namespace'?: string };
+
 export interface DrFile {
   rto: string;
   rpo: string;
   drill_frequency?: 'weekly' | 'monthly' | 'quarterly';
+  /** What the drill restores; keys as the backup tools name them. */
+  targets?: DrTargetFile[];
 }
 
 export interface DeployFile {

@@ -104,6 +104,11 @@ export class Inputs {
     return ms;
   }
 
+  /** A duration in milliseconds, or undefined when not given. */
+  optionalDurationMs(name: string): number | undefined {
+    return this.raw(name) === '' ? undefined : this.durationMs(name);
+  }
+
   /** A whole number within bounds. */
   integer(name: string, options: Common & { default?: number; min?: number; max?: number } = {}): number {
     const text = this.raw(name, options.required);

@@ -134,7 +134,8 @@ describe('resolveFailureIssue', () => {
       },
     });
     const closed = await resolveFailureIssue(client, REPO, { label: 'dr-drill', body: 'Drill passed.' });
-    expect(closed).toEqual([1, 2]);
+    expect(closed.map((issue) => issue.number)).toEqual([1, 2]);
+    expect(closed[0]?.url).toMatch(/\/spark\/spark-infra\/issues\/1$/);
     const patches = api.requests.filter((request) => request.method === 'PATCH');
     expect(patches.map((request) => [request.apiPath, request.body])).toEqual([
       ['/repos/spark/spark-infra/issues/1', { state: 'closed', state_reason: 'completed' }],

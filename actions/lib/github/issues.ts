@@ -126,16 +126,16 @@ export async function reportFailureIssue(
 }
 
 /**
- * The job succeeded: comments on and closes (as completed) every open issue with `label`. Returns the numbers
- * of the closed issues; [] when there were none.
+ * The job succeeded: comments on and closes (as completed) every open issue with `label`. Returns the closed
+ * issues' numbers and URLs; [] when there were none.
  */
 export async function resolveFailureIssue(
   client: GitHubClient,
   repo: RepoRef,
   options: ResolveFailureOptions,
-): Promise<number[]> {
+): Promise<Array<{ number: number; url: string }>> {
   checkBody(options.body, `resolution note for '${options.label}'`);
-  const closed: number[] = [];
+  const closed: Array<{ number: number; url: string }> = [];
   for (const issue of await openIssuesWithLabel(client, repo, options.label)) {
     try {
       await client.rest.issues.createComment({ ...repo, issue_number: issue.number, body: options.body });
@@ -148,7 +148,7 @@ export async function resolveFailureIssue(
     } catch (error) {
       throw gitHubApiError(error, `Closing issue #${issue.number} in ${repo.owner}/${repo.repo}`);
     }
-    closed.push(issue.number);
+    closed.push({ number: issue.number, url: issue.html_url });
   }
   return closed;
 }

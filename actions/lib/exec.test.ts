@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionError } from './errors.js';
-import { execChecked, execCommand, findExecutable, requireExecutable } from './exec.js';
-import { SecretMasker } from './secrets.js';
+import { execChecked, execCommand, findExecutable, neutraliseCommand, requireExecutable } from './exec.js';
+import { processMasker, SecretMasker } from './secrets.js';
 
 const node = process.execPath;
 const quiet = { log: () => {} };
@@ -126,5 +126,59 @@ describe('finding programs', () => {
     });
     expect(result.stdoutPath.startsWith(dir)).toBe(true);
     expect(readFileSync(result.stdoutPath, 'utf8')).toBe('1\n');
+  });
+});
+
+describe('exec output handling', () => {
+  it('keeps multi-byte characters whole across chunk boundaries', async () => {
+    const script = 'for (let i = 0; i < 20000; i++) process.stdout.write("€äöü🙂")';
+    const result = await execCommand([node, '-e', script], quiet);
+    const text = result.stdout();
+    expect(text).not.toContain('\uFFFD');
+    expect(text).toBe('€äöü🙂'.repeat(20000));
+  });
+
+  it('handles one very long line without a newline in linear time', async () => {
+    const result = await execCommand(
+      [node, '-e', 'process.stdout.write("x".repeat(32 * 1024 * 1024))'],
+      quiet,
+    );
+    expect(statSync(result.stdoutPath).size).toBe(32 * 1024 * 1024);
+  });
+
+  it('masks with the process-wide masker when none is given', async () => {
+    processMasker.add('process-wide-secret-123');
+    const logged: string[] = [];
+    const result = await execCommand([node, '-e', 'console.log("x process-wide-secret-123 y")'], {
+      log: (l) => logged.push(l),
+    });
+    expect(result.stdout()).toBe('x *** y\n');
+    expect(logged).toEqual(['x *** y']);
+  });
+
+  it('does not let a child issue workflow commands through the log', () => {
+    expect(neutraliseCommand('::add-mask::nothing')).toBe(' ::add-mask::nothing');
+    expect(neutraliseCommand('plain :: text')).toBe('plain :: text');
+  });
+});
+
+describe('a cancelled job', () => {
+  it('stops the programs it started when the action gets SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const fixture = join(import.meta.dirname, '../../test/fixtures/exec-cancel/main.ts');
+    const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
+    const parent = spawn(tsx, [fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const childPid = await new Promise<number>((resolve) => {
+      parent.stdout.on('data', (chunk: Buffer) => {
+        const match = /child (\d+)/.exec(String(chunk));
+        if (match) resolve(Number(match[1]));
+      });
+    });
+    expect(() => process.kill(childPid, 0)).not.toThrow();
+    // tsx runs the script in a child node process; signal the whole tree the way the runner cancels a step.
+    process.kill(parent.pid ?? 0, 'SIGTERM');
+    await new Promise((resolve) => parent.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(() => process.kill(childPid, 0)).toThrow();
   });
 });

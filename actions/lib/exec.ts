@@ -13,11 +13,11 @@ import {
   readFileSync,
   type WriteStream,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { formatDuration } from './duration.js';
 import { ActionError } from './errors.js';
-import { SecretMasker } from './secrets.js';
+import { processMasker, runnerTemp, type SecretMasker } from './secrets.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -77,29 +77,69 @@ export function requireExecutable(program: string, hint: string): string {
   return found;
 }
 
+/**
+ * A line a child printed, made safe to echo into the runner's log: a line that starts with `::` would be read
+ * by the runner as a workflow command (add-mask, set-output, ...), so it is shown with a leading space.
+ */
+export function neutraliseCommand(line: string): string {
+  return line.startsWith('::') ? ` ${line}` : line;
+}
+
 function lineWriter(file: WriteStream, masker: SecretMasker, emit: (line: string) => void) {
+  const decoder = new StringDecoder('utf8');
   let pending = '';
+  const write = (raw: string, newline: boolean) => {
+    const line = masker.mask(raw);
+    file.write(newline ? `${line}\n` : line);
+    emit(line);
+  };
   return {
     push(chunk: Buffer) {
-      pending += chunk.toString('utf8');
-      let newline = pending.indexOf('\n');
-      while (newline !== -1) {
-        const line = masker.mask(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        file.write(`${line}\n`);
-        emit(line);
-        newline = pending.indexOf('\n');
+      const text = decoder.write(chunk);
+      // Only the new text is searched for line ends, so a long line without one costs linear time.
+      let start = 0;
+      let newline = text.indexOf('\n');
+      if (newline === -1) {
+        pending += text;
+        return;
       }
+      write(pending + text.slice(0, newline), true);
+      pending = '';
+      start = newline + 1;
+      for (newline = text.indexOf('\n', start); newline !== -1; newline = text.indexOf('\n', start)) {
+        write(text.slice(start, newline), true);
+        start = newline + 1;
+      }
+      pending = text.slice(start);
     },
     flush() {
-      if (pending !== '') {
-        const line = masker.mask(pending);
-        pending = '';
-        file.write(line);
-        emit(line);
-      }
+      pending += decoder.end();
+      if (pending !== '') write(pending, false);
+      pending = '';
     },
   };
+}
+
+// Process groups still running, so a cancelled job (SIGINT/SIGTERM to the action) stops them too, and none
+// keeps a state lock or a server alive after the step.
+const liveGroups = new Set<number>();
+let forwarding = false;
+
+function forwardTermination() {
+  if (forwarding) return;
+  forwarding = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const pid of liveGroups) signalGroup(pid, 'SIGTERM');
+      setTimeout(() => {
+        for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }, 5_000).unref();
+    });
+  }
+  process.once('exit', () => {
+    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  });
 }
 
 const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => stream.end(resolve));
@@ -109,14 +149,14 @@ let processLogDir: string | undefined;
 
 /** One log folder per process, under RUNNER_TEMP (which the runner cleans) or the system temp dir. */
 function defaultLogDir(): string {
-  processLogDir ??= mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'spark-exec-'));
+  processLogDir ??= mkdtempSync(join(runnerTemp(), 'spark-exec-'));
   return processLogDir;
 }
 
 export async function execCommand(argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
   const [program, ...args] = argv;
   if (!program) throw new ActionError('internal', 'execCommand needs a program to run');
-  const masker = options.masker ?? new SecretMasker();
+  const masker = options.masker ?? processMasker;
   const logDir = options.logDir ?? defaultLogDir();
   mkdirSync(logDir, { recursive: true });
   const stem = `${options.label ?? program.split('/').pop()}-${process.pid}-${++counter}`;
@@ -124,7 +164,7 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
   const stderrPath = join(logDir, `${stem}.stderr.log`);
   const outFile = createWriteStream(stdoutPath, { mode: 0o600 });
   const errFile = createWriteStream(stderrPath, { mode: 0o600 });
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => process.stdout.write(`${neutraliseCommand(line)}\n`));
   const echo = options.echo ?? true;
   const emitter = (stream: 'stdout' | 'stderr') => (line: string) => {
     if (echo) log(line);
@@ -146,6 +186,8 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  forwardTermination();
+  if (child.pid) liveGroups.add(child.pid);
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
   child.stdin.on('error', () => {}); // a program that exits without reading stdin is not our failure
@@ -177,6 +219,7 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
       child.once('close', (code, sig) => resolve({ exitCode: code, signal: sig }));
     },
   ).finally(() => {
+    if (child.pid) liveGroups.delete(child.pid);
     clearTimeout(timer);
     clearTimeout(killTimer);
     out.flush();

@@ -8,8 +8,9 @@
  */
 import * as core from '@actions/core';
 import { parse as parseYaml } from 'yaml';
-import { DURATION_FORMAT, parseDurationMs } from './duration.js';
+import { DURATION_FORMAT, formatDuration, parseDurationMs } from './duration.js';
 import { ActionError, badInput } from './errors.js';
+import { secretParts } from './secrets.js';
 
 export type InputSource = (name: string) => string;
 
@@ -68,9 +69,8 @@ export class Inputs {
   secret(name: string, options: Common = {}): string | undefined {
     const value = this.raw(name, options.required);
     if (value === '') return undefined;
-    this.maskSecret(value);
     // Multi-line secrets (keys) are masked line by line too, as the runner masks per line.
-    for (const line of value.split(/\r?\n/)) if (line.trim().length >= 4) this.maskSecret(line.trim());
+    for (const part of secretParts(value)) this.maskSecret(part);
     return value;
   }
 
@@ -177,7 +177,10 @@ export class Inputs {
       parsed = parseYaml(text);
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new ActionError('bad-input', `Input '${name}' is not valid YAML: ${reason}`);
+      throw new ActionError(
+        'bad-input',
+        `Input '${name}' is not valid YAML: ${reason}. Allowed: a YAML mapping such as \`key: value\`, one per line.`,
+      );
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw badInput(name, 'is not a mapping', 'a YAML mapping such as `key: value`, one per line');

@@ -5,8 +5,8 @@
 
 /** GitHub's limit for an issue or PR comment body. */
 export const COMMENT_LIMIT = 65_536;
-/** GitHub's limit for one step's job summary (1 MiB); kept in characters, with room for multi-byte text. */
-export const SUMMARY_LIMIT = 1_000_000;
+/** GitHub's limit for one step's job summary: 1 MiB of UTF-8. */
+export const SUMMARY_LIMIT_BYTES = 1024 * 1024;
 
 /** Escapes a value for a table cell: pipes, and line breaks as <br>. */
 export function cell(value: unknown): string {

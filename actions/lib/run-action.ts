@@ -6,7 +6,7 @@
 import * as core from '@actions/core';
 import { type ActionError, toActionError } from './errors.js';
 import { environmentInputs, type InputSource, Inputs } from './inputs.js';
-import { SecretMasker } from './secrets.js';
+import { processMasker, type SecretMasker } from './secrets.js';
 import { writeJobSummary } from './summary.js';
 
 export type OutputValue = string | number | boolean | undefined;
@@ -41,7 +41,7 @@ export async function runAction(
   main: (context: ActionContext) => Promise<ActionResult>,
   source: InputSource = environmentInputs,
 ): Promise<void> {
-  const masker = new SecretMasker();
+  const masker = processMasker;
   const inputs = new Inputs(source, (value) => {
     core.setSecret(value);
     masker.add(value);

@@ -8,6 +8,17 @@ import { join } from 'node:path';
 
 export const MASK = '***';
 
+/** RUNNER_TEMP (which the runner empties after the job), or the system temp dir outside a runner. */
+export function runnerTemp(): string {
+  return process.env.RUNNER_TEMP || tmpdir();
+}
+
+/** The strings to mask for one secret: the whole value and each line, as log lines are masked one by one. */
+export function secretParts(value: string): string[] {
+  const parts = [value, ...value.split(/\r?\n/).map((line) => line.trim())];
+  return [...new Set(parts.filter((part) => part.length >= 4))];
+}
+
 export class SecretMasker {
   private readonly values = new Set<string>();
 
@@ -18,9 +29,7 @@ export class SecretMasker {
   /** Registers a secret, and each of its lines, as the runner does. Very short values are ignored. */
   add(value: string | undefined): void {
     if (!value) return;
-    for (const part of [value, ...value.split(/\r?\n/).map((line) => line.trim())]) {
-      if (part.length >= 4) this.values.add(part);
-    }
+    for (const part of secretParts(value)) this.values.add(part);
   }
 
   get size(): number {
@@ -38,6 +47,13 @@ export class SecretMasker {
   }
 }
 
+/**
+ * The masker of this process: every secret input is added to it (by the action frame), and exec, the job
+ * summary and the comment helpers use it unless given another, so nothing written by the action can carry a
+ * secret even where a caller forgot to pass one.
+ */
+export const processMasker = new SecretMasker();
+
 export interface SecretFiles {
   /** Writes `content` to a new 0600 file and returns its path. */
   write(name: string, content: string): string;
@@ -46,7 +62,7 @@ export interface SecretFiles {
 }
 
 /** A private 0700 folder (under `parent`, usually RUNNER_TEMP) for secret files; call `dispose()` in `finally`. */
-export function createSecretFiles(parent: string = process.env.RUNNER_TEMP || tmpdir()): SecretFiles {
+export function createSecretFiles(parent: string = runnerTemp()): SecretFiles {
   const dir = mkdtempSync(join(parent, 'spark-secrets-'));
   chmodSync(dir, 0o700);
   return {

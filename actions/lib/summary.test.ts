@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SUMMARY_LIMIT } from './markdown.js';
+import { SUMMARY_LIMIT_BYTES } from './markdown.js';
 import { SecretMasker } from './secrets.js';
 import { writeJobSummary } from './summary.js';
 
@@ -20,12 +20,16 @@ describe('writeJobSummary', () => {
     expect(readFileSync(path, 'utf8')).toBe('first pw=***\nsecond\n');
   });
 
-  it('stays within the per-step limit', () => {
+  it('stays within the per-step limit in bytes, counting what the step already wrote', () => {
     const path = summaryFile();
-    writeJobSummary(`# head\n${'x'.repeat(200)}\n`.repeat(10_000), { path });
-    const text = readFileSync(path, 'utf8');
-    expect(text.length).toBeLessThanOrEqual(SUMMARY_LIMIT + 1);
-    expect(text.startsWith('# head\n')).toBe(true);
+    writeJobSummary(`# first\n${'€'.repeat(100)}\n`.repeat(1_000), { path });
+    writeJobSummary(`# head\n${'€ä🙂'.repeat(100)}\n`.repeat(10_000), { path });
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBeLessThanOrEqual(SUMMARY_LIMIT_BYTES);
+    expect(bytes.length).toBeGreaterThan(SUMMARY_LIMIT_BYTES * 0.9);
+    expect(bytes.toString('utf8')).not.toContain('\uFFFD');
+    expect(bytes.toString('utf8')).toContain('# first\n€€');
+    expect(bytes.toString('utf8')).toContain('cut to fit');
   });
 
   it('prints when there is no runner file', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GitHubApi } from '../../../test/support/github-api.js';
 import { startGitHubApi } from '../../../test/support/github-api.js';
 import { ActionError } from '../errors.js';
-import { gitHubApiError } from './api-error.js';
+import { gitHubApiError, httpStatus } from './api-error.js';
 import { createGitHubClient, parseRepo, repoFromEnv } from './client.js';
 
 const TOKEN = 'ghs_client_test_SECRET_4242';
@@ -127,6 +127,15 @@ describe('createGitHubClient', () => {
     expect(api.requests.map((request) => request.status)).toEqual([502, 503, 200]);
     // Backoff with full jitter from 1 s: half the ceiling plus random() = 0.5 of the other half.
     expect(waits).toEqual([750, 1500]);
+  });
+
+  it('does not repeat a POST after a server error, which may have created the object already', async () => {
+    const { api, client, waits } = await setup();
+    api.state.failNext('POST', /\/issues$/, 502);
+    const failure = await client.rest.issues.create({ ...REPO, title: 'x' }).catch((error: unknown) => error);
+    expect(httpStatus(failure)).toBe(502);
+    expect(api.requests.map((request) => `${request.method} ${request.status}`)).toEqual(['POST 502']);
+    expect(waits).toEqual([]);
   });
 
   it('gives up after the attempts on lasting server errors', async () => {

@@ -112,6 +112,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       baseDelayMs: 1000,
       maxDelayMs: maxWaitMs,
       retryable: (error) => {
+        // A POST that failed with a server error may still have been carried out: repeating it could open a
+        // second issue or comment, so only rate-limit answers (which GitHub did not process) are retried.
+        if (requestOptions.method === 'POST' && (httpStatus(error) ?? 0) >= 500) return false;
         const wait = retryWait(error, now());
         return wait !== undefined && (wait.waitMs === undefined || wait.waitMs <= maxWaitMs);
       },

@@ -162,6 +162,14 @@ describe('upsertPullRequestComment', () => {
     expect(pat).toMatchObject({ id: planted.id, data: { forged: 1 } });
   });
 
+  it('ignores a marker planted by another bot', async () => {
+    const { api, client } = await setup();
+    api.state.addComment(FULL, 12, `${formatMarker('plan-infra', 'production', { forged: 2 })}\nx`, {
+      user: 'dependabot[bot]',
+    });
+    expect(await findPullRequestComment(client, REPO, TARGET)).toBeUndefined();
+  });
+
   it('refuses a body over 65,536 characters before calling GitHub', async () => {
     const { api, client } = await setup();
     const data = { fingerprint: 'f'.repeat(64) };

@@ -1,10 +1,13 @@
 import { ActionError } from '../errors.js';
+import { COMMENT_LIMIT } from '../markdown.js';
 import { gitHubApiError, httpStatus } from './api-error.js';
 import type { GitHubClient, RepoRef } from './client.js';
 import { formatMarker, hasMarker, parseMarker } from './marker.js';
 
 /** GitHub's limit for the body of an issue or PR comment (and of an issue). */
-export const MAX_COMMENT_LENGTH = 65_536;
+export const MAX_COMMENT_LENGTH = COMMENT_LIMIT;
+/** The login of the workflow's GITHUB_TOKEN. */
+export const DEFAULT_AUTHOR = 'github-actions[bot]';
 
 export interface CommentTarget {
   /** The PR (or issue) number. */
@@ -12,9 +15,9 @@ export interface CommentTarget {
   action: string;
   key: string;
   /**
-   * Whose comments count. Default: any Bot account (the comments of `github-actions[bot]` or a GitHub App),
-   * so that a person cannot plant a marker that an action would trust. Give the logins when a user token
-   * (PAT) writes the comments.
+   * Whose comments count. Default: `github-actions[bot]`, the identity of the workflow's GITHUB_TOKEN, so
+   * that neither a person nor another bot (dependabot, renovate, any installed app) can plant a marker an
+   * action would trust. Give the login when a GitHub App or a user token writes the comments.
    */
   authors?: string[];
 }
@@ -62,7 +65,7 @@ function trusted(comment: ApiComment, authors: string[] | undefined): boolean {
   const user = comment.user;
   if (!user) return false;
   if (authors !== undefined) return authors.some((login) => login.toLowerCase() === user.login.toLowerCase());
-  return user.type === 'Bot';
+  return user.login === DEFAULT_AUTHOR;
 }
 
 /** Our comments on the issue, oldest first. */

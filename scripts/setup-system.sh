@@ -54,6 +54,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH}"
 
+step "checking Node.js (20 or newer; the actions run on 24 and must also run on 20)"
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  die "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)). Debian 12's own nodejs is 18: install Node.js 20+ from nodejs.org (or the NodeSource packages) and run this script again."
+fi
+
 step "checking terraform (not packaged by Debian; must already be on the image)"
 if ! command -v terraform >/dev/null 2>&1; then
   die "terraform is not installed. Debian does not package it: install the HashiCorp terraform binary into /usr/local/bin and run this script again."

@@ -1,6 +1,6 @@
 /**
  * `npm run validate [-- FILE...]`: checks environment files against environments/schema.json and the
- * platform rules (addresses, pools, capacity, references, durations).
+ * platform rules (addresses, pools and their ingress, capacity, references, durations).
  *
  * Prints one line per problem, `FILE: PATH: message` (FILE relative to the current directory; warnings say
  * `warning:`), then a tally on stderr. Exit status: 0 without errors (warnings allowed), 1 with errors,

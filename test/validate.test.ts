@@ -121,13 +121,67 @@ describe.concurrent('npm run validate', () => {
 
   it('finds overlapping pools (exit 1)', async ({ expect }) => {
     const file = await fixture('overlapping-pools', (doc) =>
-      doc.setIn(['network', 'pools', 'internal', 'range'], '192.168.1.208-192.168.1.212'),
+      doc.setIn(['network', 'pools', 'internal'], '192.168.1.208-192.168.1.212'),
     );
     const run = await validate([file], scratch);
     expect(run.stdout).toEqual([
-      `${file}: network.pools.internal.range: 192.168.1.208-192.168.1.212 overlaps pool 'public' ` +
+      `${file}: network.pools.internal: 192.168.1.208-192.168.1.212 overlaps pool 'public' ` +
         '(192.168.1.200-192.168.1.210) at 192.168.1.208-192.168.1.210; ' +
         'pools must not share addresses, or two services can be given the same one',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
+  it('finds a pool written as a mapping instead of first-last (exit 1)', async ({ expect }) => {
+    const file = await fixture('pool-mapping', (doc) =>
+      doc.setIn(['network', 'pools', 'public'], doc.createNode({ range: '192.168.1.200-192.168.1.210' })),
+    );
+    const run = await validate([file], scratch);
+    expect(run.stdout).toEqual([
+      `${file}: network.pools.public: must be a string (an address range first-last such as ` +
+        '192.168.1.200-192.168.1.210), got a mapping',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
+  it('finds an ingress entry without a pool of its name (exit 1)', async ({ expect }) => {
+    const file = await fixture('ingress-without-pool', (doc) =>
+      doc.setIn(
+        ['ingress', 'intranet'],
+        doc.createNode({
+          exposure: 'internal',
+          ingress_class: 'nginx-intranet',
+          cert_issuer: 'schnebel-it-ca',
+        }),
+      ),
+    );
+    const run = await validate([file], scratch);
+    expect(run.stdout).toEqual([
+      `${file}: ingress.intranet: 'intranet' is not a load-balancer pool; ` +
+        'known in network.pools: public, internal; each ingress entry is named after the pool its controller ' +
+        'gets its address from',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
+  it('finds a pool without an ingress entry (exit 1)', async ({ expect }) => {
+    const file = await fixture('pool-without-ingress', (doc) => doc.deleteIn(['ingress', 'internal']));
+    const run = await validate([file], scratch);
+    expect(run.stdout).toEqual([
+      `${file}: ingress.internal: is required but missing: network.pools.internal needs an ingress entry ` +
+        '(exposure, ingress_class, cert_issuer) saying what it serves; add one or remove the pool',
+    ]);
+    expect(run.code).toBe(1);
+  });
+
+  it('finds an ingress naming an unknown certificate issuer (exit 1)', async ({ expect }) => {
+    const file = await fixture('unknown-issuer', (doc) =>
+      doc.setIn(['ingress', 'public', 'cert_issuer'], 'letsencrypt-production'),
+    );
+    const run = await validate([file], scratch);
+    expect(run.stdout).toEqual([
+      `${file}: ingress.public.cert_issuer: 'letsencrypt-production' is not a certificate issuer; ` +
+        "did you mean 'letsencrypt-prod'? known in tls.issuers: letsencrypt-prod, schnebel-it-ca",
     ]);
     expect(run.code).toBe(1);
   });
@@ -185,14 +239,14 @@ describe.concurrent('npm run validate', () => {
 
   it('fails the facts as first written with both contradictions', async ({ expect }) => {
     const file = await fixture('as-documented', (doc) => {
-      doc.setIn(['network', 'pools', 'internal', 'range'], '192.168.1.201-192.168.1.205');
+      doc.setIn(['network', 'pools', 'internal'], '192.168.1.201-192.168.1.205');
       doc.setIn(['hosts', 1, 'memory_gb'], 8);
       doc.setIn(['hosts', 2, 'memory_gb'], 8);
       doc.setIn(['hosts', 6, 'memory_gb'], 4);
     });
     const run = await validate([file], scratch);
     expect(run.stdout).toEqual([
-      `${file}: network.pools.internal.range: 192.168.1.201-192.168.1.205 overlaps pool 'public' ` +
+      `${file}: network.pools.internal: 192.168.1.201-192.168.1.205 overlaps pool 'public' ` +
         '(192.168.1.200-192.168.1.210) at 192.168.1.201-192.168.1.205; ' +
         'pools must not share addresses, or two services can be given the same one',
       `${file}: hypervisors[0]: VMs commit 36 GB of memory on spark-hypervisor, but only 30 GB is available ` +

@@ -45,13 +45,17 @@ function links(header: string | null): Record<string, string> {
 }
 
 describe('GitHub API stand-in', () => {
-  it('answers unknown repositories and paths with GitHub’s 404 body and JSON content type', async () => {
+  it('answers unknown repositories and paths with GitHub’s 404 body (status as a string) and JSON content type', async () => {
     await start();
     for (const path of ['/repos/nobody/nothing/issues', '/repos/spark/spark-infra/issues/999', '/nowhere']) {
       const reply = await call(path);
       expect(reply.status, path).toBe(404);
       expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
-      expect(reply.json).toEqual({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+      expect(reply.json).toEqual({
+        message: 'Not Found',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '404',
+      });
     }
   });
 
@@ -62,12 +66,13 @@ describe('GitHub API stand-in', () => {
     expect(await missing.json()).toEqual({
       message: 'Requires authentication',
       documentation_url: 'https://docs.github.com/rest',
+      status: '401',
     });
     const wrong = await call('/repos/spark/spark-infra/issues', {
       headers: { authorization: 'token ghs_wrong' },
     });
     expect(wrong.status).toBe(401);
-    expect(wrong.json).toMatchObject({ message: 'Bad credentials' });
+    expect(wrong.json).toMatchObject({ message: 'Bad credentials', status: '401' });
     const malformed = await call('/repos/spark/spark-infra/issues', {
       headers: { authorization: 'Basic abc' },
     });
@@ -200,9 +205,11 @@ describe('GitHub API stand-in', () => {
 
     const invalid = await call('/repos/spark/spark-infra/issues/7/comments', { method: 'POST', body: {} });
     expect(invalid.status).toBe(422);
-    expect(invalid.json).toMatchObject({
+    expect(invalid.json).toEqual({
       message: 'Validation Failed',
       errors: [{ resource: 'IssueComment', code: 'missing_field', field: 'body' }],
+      documentation_url: 'https://docs.github.com/rest',
+      status: '422',
     });
     const tooLong = await call('/repos/spark/spark-infra/issues/7/comments', {
       method: 'POST',
@@ -257,14 +264,19 @@ describe('GitHub API stand-in', () => {
     expect(bad.status).toBe(422);
   });
 
-  it('lists the pull requests of a commit by merge commit, head or listed commit', async () => {
+  it('lists only merged pull requests for a merge commit on the default branch', async () => {
     const merge = 'c'.repeat(40);
     await start({
       repos: {
         'spark/spark-infra': {
           pulls: [
             { number: 3, headSha: 'd'.repeat(40), mergeCommitSha: merge, mergedAt: '2025-01-02T03:04:05Z' },
+            // Open, and closed without merging: they contain the commit, but GitHub does not list them for a
+            // commit on the default branch.
             { number: 4, headSha: 'e'.repeat(40), commits: [merge] },
+            { number: 5, headSha: merge, state: 'closed' },
+            // Merged, and contains the commit.
+            { number: 6, headSha: 'a'.repeat(40), commits: [merge], mergedAt: '2025-01-03T00:00:00Z' },
           ],
         },
       },
@@ -273,9 +285,59 @@ describe('GitHub API stand-in', () => {
     expect(reply.status).toBe(200);
     expect(reply.json).toMatchObject([
       { number: 3, state: 'closed', merged_at: '2025-01-02T03:04:05Z', merge_commit_sha: merge },
-      { number: 4, state: 'open', merged_at: null },
+      { number: 6, state: 'closed', merged_at: '2025-01-03T00:00:00Z' },
     ]);
-    expect((await call(`/repos/spark/spark-infra/commits/${'f'.repeat(40)}/pulls`)).json).toEqual([]);
+    expect((reply.json as unknown[]).length).toBe(2);
+  });
+
+  it('lists open, closed and merged pull requests for a commit not on the default branch', async () => {
+    const commit = 'b'.repeat(40);
+    await start({
+      repos: {
+        'spark/spark-infra': {
+          pulls: [
+            { number: 1, headSha: commit },
+            { number: 2, headSha: 'd'.repeat(40), commits: [commit], state: 'closed' },
+            {
+              number: 3,
+              headSha: 'e'.repeat(40),
+              commits: [commit],
+              mergeCommitSha: 'f'.repeat(40),
+              mergedAt: '2025-01-02T03:04:05Z',
+            },
+            // Merged into another branch: its merge commit is not on the default branch.
+            {
+              number: 4,
+              headSha: '1'.repeat(40),
+              baseRef: 'release',
+              mergeCommitSha: '2'.repeat(40),
+              mergedAt: '2025-01-02T03:04:05Z',
+            },
+            { number: 5, headSha: '3'.repeat(40), commits: ['2'.repeat(40)] },
+          ],
+        },
+      },
+    });
+    const numbers = async (sha: string) =>
+      ((await call(`/repos/spark/spark-infra/commits/${sha}/pulls`)).json as Array<{ number: number }>).map(
+        (pull) => pull.number,
+      );
+    expect(await numbers(commit)).toEqual([1, 2, 3]);
+    expect(await numbers('2'.repeat(40))).toEqual([4, 5]);
+  });
+
+  it('answers 422 No commit found for a sha it was not seeded with', async () => {
+    await start({ repos: { 'spark/spark-infra': { pulls: [{ number: 1, headSha: 'a'.repeat(40) }] } } });
+    const unknown = 'f'.repeat(40);
+    const reply = await call(`/repos/spark/spark-infra/commits/${unknown}/pulls`);
+    expect(reply.status).toBe(422);
+    expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(reply.json).toEqual({
+      message: `No commit found for SHA: ${unknown}`,
+      documentation_url:
+        'https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit',
+      status: '422',
+    });
   });
 
   it('serves under a GHES base path and nowhere else', async () => {
@@ -300,7 +362,10 @@ describe('GitHub API stand-in', () => {
     const limited = await call('/repos/spark/spark-infra/issues');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('2');
-    expect(limited.json).toMatchObject({ message: expect.stringContaining('secondary rate limit') });
+    expect(limited.json).toMatchObject({
+      message: expect.stringContaining('secondary rate limit'),
+      status: '429',
+    });
     expect((await call('/repos/spark/spark-infra/issues')).status).toBe(200);
     expect(api?.requests.map((request) => [request.status, request.injected])).toEqual([
       [429, true],

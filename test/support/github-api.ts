@@ -2,7 +2,8 @@
  * A stand-in for the GitHub REST API, served over real HTTP on 127.0.0.1 so that the real octokit talks to it.
  *
  * It follows GitHub's documented contract for the endpoints the actions use: real paths and methods, status
- * codes (200/201/204/401/404/422), `application/json; charset=utf-8`, GitHub's error bodies, `Link` header
+ * codes (200/201/204/401/404/422), `application/json; charset=utf-8`, GitHub's error bodies (`message`,
+ * `documentation_url` and `status`, the code as a string, as GitHub sends it), `Link` header
  * pagination (`per_page` default 30, max 100), `url`/`html_url` on objects, increasing ids, ISO timestamps and
  * rate-limit headers. Pull requests share the issue number space and appear in the issues API with a
  * `pull_request` key. Every request is recorded (without the Authorization value) so tests can assert on what
@@ -24,13 +25,20 @@
  *   GET    /repos/{o}/{r}/labels
  *   POST   /repos/{o}/{r}/labels
  *   GET    /repos/{o}/{r}/labels/{name}
- *   GET    /repos/{o}/{r}/commits/{sha}/pulls         PRs whose merge commit, head or listed commits is sha
+ *   GET    /repos/{o}/{r}/commits/{sha}/pulls         see below
  *   GET    /repos/{o}/{r}/pulls/{n}
  *
  * Differences from github.com worth knowing: there is one authenticated identity (`login`, default
  * `github-actions[bot]`); without an Authorization header the answer is 401 `Requires authentication`, with a
  * malformed one or (when `token` is seeded) a different token it is 401 `Bad credentials`.
- * `GET /commits/{sha}/pulls` answers `[]` for an unknown sha, since the stand-in has no git objects.
+ *
+ * `GET /commits/{sha}/pulls`: the stand-in has no git objects, so it knows exactly the commits it was seeded
+ * with (each pull request's head sha, merge commit sha and listed `commits`). Any other sha is unknown and
+ * answers 422 `No commit found for SHA: <sha>`, as GitHub does. A merge commit sha of a merged pull request into
+ * the default branch (`main`) counts as on the default branch: like GitHub, it then lists only merged pull
+ * requests (the ones it merged, and merged ones that contain it), never open or closed unmerged ones. For any
+ * other known sha it lists every pull request whose merge commit, head or listed commits is that sha, open,
+ * closed or merged.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -41,6 +49,8 @@ export const DEFAULT_REPO = 'spark/spark-infra';
 export const DEFAULT_LOGIN = 'github-actions[bot]';
 export const MAX_BODY_LENGTH = 65_536;
 const DOCS = 'https://docs.github.com/rest';
+/** Every repository's default branch, and the default base of a seeded pull request. */
+export const DEFAULT_BRANCH = 'main';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seed
@@ -82,7 +92,10 @@ export interface SeedPull {
   state?: 'open' | 'closed';
   mergedAt?: string | null;
   mergeCommitSha?: string | null;
-  /** Further commit shas of the PR, found by `GET /commits/{sha}/pulls`. */
+  /**
+   * Further commit shas of the PR, found by `GET /commits/{sha}/pulls`. With `headSha` and `mergeCommitSha` they
+   * are the commits the stand-in knows; any other sha is unknown to it (422 No commit found).
+   */
   commits?: string[];
   labels?: string[];
   user?: string;
@@ -328,7 +341,7 @@ export class GitHubApiState {
     issue.pull = {
       headSha: seed.headSha,
       headRef: seed.headRef ?? `feature-${issue.number}`,
-      baseRef: seed.baseRef ?? 'main',
+      baseRef: seed.baseRef ?? DEFAULT_BRANCH,
       baseSha: seed.baseSha ?? '0'.repeat(40),
       mergedAt,
       mergeCommitSha: seed.mergeCommitSha ?? null,
@@ -435,20 +448,42 @@ export interface GitHubApi {
   close(): Promise<void>;
 }
 
-class HttpError {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
-  ) {}
+/**
+ * GitHub's error body: `message`, any further fields (`errors`), `documentation_url`, and `status`, the HTTP
+ * status code as a string.
+ */
+function errorBody(
+  status: number,
+  message: string,
+  documentationUrl = DOCS,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { message, ...extra, documentation_url: documentationUrl, status: String(status) };
 }
 
-const notFound = () => new HttpError(404, { message: 'Not Found', documentation_url: DOCS });
+class HttpError {
+  readonly body: Record<string, unknown>;
+
+  constructor(
+    readonly status: number,
+    message: string,
+    documentationUrl = DOCS,
+    extra: Record<string, unknown> = {},
+  ) {
+    this.body = errorBody(status, message, documentationUrl, extra);
+  }
+}
+
+const notFound = () => new HttpError(404, 'Not Found');
 
 function validationFailed(resource: string, code: string, field: string, message?: string) {
   const error: Record<string, string> = { resource, code, field };
   if (message) error.message = message;
-  return new HttpError(422, { message: 'Validation Failed', errors: [error], documentation_url: DOCS });
+  return new HttpError(422, 'Validation Failed', DOCS, { errors: [error] });
 }
+
+const COMMIT_PULLS_DOCS =
+  'https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit';
 
 interface Reply {
   status: number;
@@ -484,7 +519,7 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
       if (!res.headersSent) {
         send(res, {
           status: 500,
-          body: { message: `stand-in error: ${String(error)}`, documentation_url: DOCS },
+          body: errorBody(500, `stand-in error: ${String(error)}`),
         });
       } else {
         res.end();
@@ -558,7 +593,7 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
       try {
         record.body = JSON.parse(raw);
       } catch {
-        reply({ status: 400, body: { message: 'Problems parsing JSON', documentation_url: DOCS } });
+        reply({ status: 400, body: errorBody(400, 'Problems parsing JSON') });
         return;
       }
     }
@@ -572,12 +607,12 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
 
     const authorization = req.headers.authorization;
     if (authorization === undefined) {
-      reply({ status: 401, body: { message: 'Requires authentication', documentation_url: DOCS } });
+      reply({ status: 401, body: errorBody(401, 'Requires authentication') });
       return;
     }
     const credentials = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization.trim());
     if (!credentials || (seed.token !== undefined && credentials[1] !== seed.token)) {
-      reply({ status: 401, body: { message: 'Bad credentials', documentation_url: DOCS } });
+      reply({ status: 401, body: errorBody(401, 'Bad credentials') });
       return;
     }
 
@@ -627,7 +662,7 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
       full_name: repo.fullName,
       owner: userJson(state.user(repo.owner), ctx),
       private: true,
-      default_branch: 'main',
+      default_branch: DEFAULT_BRANCH,
       url: `${ctx.apiBase}/repos/${repo.fullName}`,
       html_url: `${serverUrl}/${repo.fullName}`,
     };
@@ -797,7 +832,7 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
   function objectBody(ctx: Context): Record<string, unknown> {
     if (ctx.body === undefined) return {};
     if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body)) {
-      throw new HttpError(400, { message: 'Problems parsing JSON', documentation_url: DOCS });
+      throw new HttpError(400, 'Problems parsing JSON');
     }
     return ctx.body as Record<string, unknown>;
   }
@@ -926,17 +961,7 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
       return { status: 200, body: labelJson(repo, label.name, ctx) };
     }
     parts = /^\/commits\/([^/]+)\/pulls$/.exec(rest);
-    if (parts && m === 'GET') {
-      const sha = decodeURIComponent(parts[1] ?? '');
-      const pulls = repo.issues.filter(
-        (issue) =>
-          issue.pull &&
-          (issue.pull.mergeCommitSha === sha ||
-            issue.pull.headSha === sha ||
-            issue.pull.commits.includes(sha)),
-      );
-      return page(ctx, pulls, (issue) => pullJson(repo, issue, issue.pull as PullData, ctx, false));
-    }
+    if (parts && m === 'GET') return commitPulls(repo, decodeURIComponent(parts[1] ?? ''), ctx);
     parts = /^\/pulls\/(\d+)$/.exec(rest);
     if (parts && m === 'GET') {
       const issue = findIssue(repo, parts[1]);
@@ -944,6 +969,21 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
       return { status: 200, body: pullJson(repo, issue, issue.pull, ctx, true) };
     }
     throw notFound();
+  }
+
+  function commitPulls(repo: RepoRecord, sha: string, ctx: Context): Reply {
+    const pulls = repo.issues.filter((issue): issue is IssueRecord & { pull: PullData } => !!issue.pull);
+    const contains = (pull: PullData) => pull.headSha === sha || pull.commits.includes(sha);
+    const merges = (pull: PullData) => pull.mergedAt !== null && pull.mergeCommitSha === sha;
+    const known = pulls.some(({ pull }) => contains(pull) || pull.mergeCommitSha === sha);
+    if (!known) throw new HttpError(422, `No commit found for SHA: ${sha}`, COMMIT_PULLS_DOCS);
+    const onDefaultBranch = pulls.some(({ pull }) => merges(pull) && pull.baseRef === DEFAULT_BRANCH);
+    const listed = pulls.filter(({ pull }) =>
+      onDefaultBranch
+        ? merges(pull) || (contains(pull) && pull.mergedAt !== null)
+        : contains(pull) || pull.mergeCommitSha === sha,
+    );
+    return page(ctx, listed, (issue) => pullJson(repo, issue, issue.pull, ctx, false));
   }
 
   function listIssues(repo: RepoRecord, ctx: Context): Reply {
@@ -1058,22 +1098,21 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
   function faultBody(fault: Fault): Record<string, unknown> {
     const header = (name: string) => fault.headers[name] ?? fault.headers[name.toLowerCase()];
     if ((fault.status === 403 || fault.status === 429) && header('x-ratelimit-remaining') === '0') {
-      return {
-        message: 'API rate limit exceeded for installation ID 1.',
-        documentation_url:
-          'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits',
-      };
+      return errorBody(
+        fault.status,
+        'API rate limit exceeded for installation ID 1.',
+        'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits',
+      );
     }
     if (fault.status === 403 || fault.status === 429) {
-      return {
-        message:
-          'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. ' +
+      return errorBody(
+        fault.status,
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. ' +
           'If you reach out to GitHub Support for help, please include the request ID.',
-        documentation_url:
-          'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
-      };
+        'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      );
     }
-    return { message: STATUS_CODES[fault.status] ?? 'Error', documentation_url: DOCS };
+    return errorBody(fault.status, STATUS_CODES[fault.status] ?? 'Error');
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -63,8 +63,14 @@ describe('the committed environments', () => {
 
   it('production resolves the documented contradictions', async () => {
     const env = await loadEnvironment('production', { root: ROOT });
-    expect(env.network.pools.public?.range).toBe('192.168.1.200-192.168.1.210');
-    expect(env.network.pools.internal?.range).toBe('192.168.1.211-192.168.1.215');
+    expect(env.network.pools).toEqual({
+      public: '192.168.1.200-192.168.1.210',
+      internal: '192.168.1.211-192.168.1.215',
+    });
+    expect(env.ingress).toMatchObject({
+      public: { exposure: 'public', ingress_class: 'nginx-public', cert_issuer: 'letsencrypt-prod' },
+      internal: { exposure: 'internal', ingress_class: 'nginx-internal', cert_issuer: 'schnebel-it-ca' },
+    });
     const hv = env.hypervisors[0];
     const committed = env.hosts.reduce((sum, h) => sum + h.memory_gb, 0);
     expect(hv && committed <= hv.memory_gb - hv.reserved_memory_gb).toBe(true);
@@ -88,7 +94,12 @@ describe('loadEnvironment', () => {
     expect(env.slo.response_time_seconds).toBe(0.2);
     expect(env.backups.etcd).toMatchObject({ schedule_seconds: 6 * 3600, retention_seconds: 30 * 86_400 });
     expect(env.backups.configuration).toMatchObject({ schedule_seconds: null, retention_seconds: null });
-    expect(env.hypervisors[0]).toMatchObject({ bridge: 'vmbr0', reserved_memory_gb: 2, cpu_overcommit: 4 });
+    expect(env.hypervisors[0]).toMatchObject({
+      node: 'spark-hypervisor',
+      bridge: 'vmbr0',
+      reserved_memory_gb: 2,
+      cpu_overcommit: 4,
+    });
     for (const host of env.hosts) {
       expect(host.hypervisor).toBe('spark-hypervisor');
       expect(Array.isArray(host.groups) && Array.isArray(host.tags)).toBe(true);
@@ -104,6 +115,19 @@ describe('loadEnvironment', () => {
     const env = await loadEnvironment('production', { root: await rootWith('production', data) });
     expect(env.hypervisors[0]).toMatchObject({ reserved_memory_gb: 2, cpu_overcommit: 4, bridge: 'vmbr0' });
     expect(env.hosts[1]).toMatchObject({ groups: [], tags: [], protected: false });
+  });
+
+  it('takes the Proxmox node name from the hypervisor name unless node is set', async () => {
+    const data = await productionData();
+    const hv = (data.hypervisors as Record<string, unknown>[])[0] as Record<string, unknown>;
+    expect(hv.node).toBeUndefined();
+    expect(
+      (await loadEnvironment('production', { root: await rootWith('production', data) })).hypervisors[0],
+    ).toMatchObject({ name: 'spark-hypervisor', node: 'spark-hypervisor' });
+    hv.node = 'pve1';
+    expect(
+      (await loadEnvironment('production', { root: await rootWith('production', data) })).hypervisors[0],
+    ).toMatchObject({ name: 'spark-hypervisor', node: 'pve1' });
   });
 
   it('names the available environments for an unknown one, and guesses', async () => {
@@ -206,7 +230,7 @@ describe('validateEnvironmentText: schema problems', () => {
 
   it('names an unknown top-level key without a guess when none is close', async () => {
     expect(await withChange((data) => Object.assign(data, { flavour: 'x' }))).toEqual([
-      "error flavour: unknown key 'flavour'. Allowed keys: name, description, hypervisors, network, tls, hosts, " +
+      "error flavour: unknown key 'flavour'. Allowed keys: name, description, hypervisors, network, ingress, tls, hosts, " +
         'services, backups, slo, dr, deploy, kubernetes',
     ]);
   });
@@ -221,6 +245,17 @@ describe('validateEnvironmentText: schema problems', () => {
   it('names the expected form of a patterned string', async () => {
     expect(await withChange((data) => Object.assign(host(data, 1), { ip: '192.168.1.300' }))).toEqual([
       "error hosts[1].ip: must be an IPv4 address such as 192.168.1.101, got '192.168.1.300'",
+    ]);
+  });
+
+  it('wants a pool as a first-last string, not a mapping', async () => {
+    const problems = await withChange((data) => {
+      const network = data.network as { pools: Record<string, unknown> };
+      network.pools.public = { range: network.pools.public };
+    });
+    expect(problems).toEqual([
+      'error network.pools.public: must be a string (an address range first-last such as ' +
+        '192.168.1.200-192.168.1.210), got a mapping',
     ]);
   });
 

@@ -145,6 +145,7 @@ export function resolveEnvironment(file: EnvironmentFile): Environment {
     ...file,
     hypervisors: file.hypervisors.map((h) => ({
       ...h,
+      node: h.node ?? h.name,
       reserved_memory_gb: h.reserved_memory_gb ?? DEFAULT_RESERVED_MEMORY_GB,
       cpu_overcommit: h.cpu_overcommit ?? DEFAULT_CPU_OVERCOMMIT,
       bridge: h.bridge ?? file.network.bridge,

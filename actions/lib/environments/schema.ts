@@ -133,9 +133,13 @@ function describeError(error: ErrorObject, root: unknown): Problem | undefined {
     case 'type': {
       const unquoted = params.type === 'string' && ['number', 'boolean'].includes(typeof error.data);
       const hint = unquoted ? '; put it in quotes, since YAML reads it as a number or boolean' : '';
+      // A mapping or list where a patterned string belongs: name the form, not just "a string".
+      const expected = parent['x-expected'];
+      const nested = typeof error.data === 'object' && error.data !== null;
+      const form = nested && typeof expected === 'string' ? ` (${expected})` : '';
       return problem(
         at,
-        `must be ${typeWords(String(params.type))}, got ${describeValue(error.data)}${hint}`,
+        `must be ${typeWords(String(params.type))}${form}, got ${describeValue(error.data)}${hint}`,
       );
     }
     case 'enum': {

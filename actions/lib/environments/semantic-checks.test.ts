@@ -17,28 +17,17 @@ const host = (name: string, ip: string, extra: Partial<HostFile> = {}): HostFile
 function base(): EnvironmentFile {
   return {
     name: 'test',
-    hypervisors: [
-      { name: 'hv', node: 'hv', address: '10.0.0.100', cpu: 8, memory_gb: 16, reserved_memory_gb: 2 },
-    ],
+    hypervisors: [{ name: 'hv', address: '10.0.0.100', cpu: 8, memory_gb: 16, reserved_memory_gb: 2 }],
     network: {
       subnet: '10.0.0.0/24',
       gateway: '10.0.0.1',
       dns: ['10.0.0.1'],
       bridge: 'vmbr0',
-      pools: {
-        public: {
-          range: '10.0.0.200-10.0.0.210',
-          exposure: 'public',
-          ingress_class: 'pub',
-          cert_issuer: 'le',
-        },
-        internal: {
-          range: '10.0.0.211-10.0.0.215',
-          exposure: 'internal',
-          ingress_class: 'int',
-          cert_issuer: 'ca',
-        },
-      },
+      pools: { public: '10.0.0.200-10.0.0.210', internal: '10.0.0.211-10.0.0.215' },
+    },
+    ingress: {
+      public: { exposure: 'public', ingress_class: 'pub', cert_issuer: 'le' },
+      internal: { exposure: 'internal', ingress_class: 'int', cert_issuer: 'ca' },
     },
     tls: { issuers: { le: { kind: 'acme' }, ca: { kind: 'ca' } } },
     hosts: [
@@ -149,11 +138,10 @@ describe('checkSemantics', () => {
 
   it('finds overlapping pools', () => {
     const env = base();
-    const internal = env.network.pools.internal;
-    if (internal) internal.range = '10.0.0.201-10.0.0.205';
+    env.network.pools.internal = '10.0.0.201-10.0.0.205';
     expect(checkSemantics(env)).toEqual([
       {
-        path: 'network.pools.internal.range',
+        path: 'network.pools.internal',
         severity: 'error',
         message:
           "10.0.0.201-10.0.0.205 overlaps pool 'public' (10.0.0.200-10.0.0.210) at 10.0.0.201-10.0.0.205; " +
@@ -164,10 +152,9 @@ describe('checkSemantics', () => {
 
   it('finds a pool written last-first', () => {
     const env = base();
-    const internal = env.network.pools.internal;
-    if (internal) internal.range = '10.0.0.215-10.0.0.211';
+    env.network.pools.internal = '10.0.0.215-10.0.0.211';
     expect(checkSemantics(env).map((p) => `${p.path}: ${p.message}`)).toEqual([
-      'network.pools.internal.range: first address 10.0.0.215 comes after last address 10.0.0.211; ' +
+      'network.pools.internal: first address 10.0.0.215 comes after last address 10.0.0.211; ' +
         'write the range as first-last, such as 10.0.0.211-10.0.0.215',
     ]);
   });
@@ -209,11 +196,10 @@ describe('checkSemantics', () => {
 
   it('finds a pool outside the subnet', () => {
     const env = base();
-    const pub = env.network.pools.public;
-    if (pub) pub.range = '10.0.0.250-10.0.1.10';
+    env.network.pools.public = '10.0.0.250-10.0.1.10';
     expect(checkSemantics(env)).toEqual([
       {
-        path: 'network.pools.public.range',
+        path: 'network.pools.public',
         severity: 'error',
         message:
           '10.0.0.250-10.0.1.10 is not inside network.subnet 10.0.0.0/24 (usable: 10.0.0.1-10.0.0.254)',
@@ -221,13 +207,45 @@ describe('checkSemantics', () => {
     ]);
   });
 
-  it('finds a pool naming an unknown certificate issuer', () => {
+  it('finds an ingress naming an unknown certificate issuer', () => {
     const env = base();
-    const pub = env.network.pools.public;
+    const pub = env.ingress.public;
     if (pub) pub.cert_issuer = 'lee';
     expect(checkSemantics(env).map((p) => `${p.path}: ${p.message}`)).toEqual([
-      "network.pools.public.cert_issuer: 'lee' is not a certificate issuer; did you mean 'le'? known in tls.issuers: le, ca",
+      "ingress.public.cert_issuer: 'lee' is not a certificate issuer; did you mean 'le'? known in tls.issuers: le, ca",
     ]);
+  });
+
+  it('finds an ingress entry for a pool that does not exist', () => {
+    const env = base();
+    env.ingress.intenral = { exposure: 'internal', ingress_class: 'int2', cert_issuer: 'ca' };
+    expect(checkSemantics(env)).toEqual([
+      {
+        path: 'ingress.intenral',
+        severity: 'error',
+        message:
+          "'intenral' is not a load-balancer pool; did you mean 'internal'? known in network.pools: public, internal; " +
+          'each ingress entry is named after the pool its controller gets its address from',
+      },
+    ]);
+  });
+
+  it('finds a pool without an ingress entry', () => {
+    const env = base();
+    env.network.pools.vpn = '10.0.0.216-10.0.0.220';
+    expect(checkSemantics(env).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'ingress.vpn: is required but missing: network.pools.vpn needs an ingress entry (exposure, ingress_class, ' +
+        'cert_issuer) saying what it serves; add one or remove the pool',
+    ]);
+  });
+
+  it('reports both sides when an ingress entry is named differently from its pool', () => {
+    const env = base();
+    env.ingress = {
+      public: { exposure: 'public', ingress_class: 'pub', cert_issuer: 'le' },
+      intern: { exposure: 'internal', ingress_class: 'int', cert_issuer: 'ca' },
+    };
+    expect(checkSemantics(env).map((p) => p.path)).toEqual(['ingress.intern', 'ingress.internal']);
   });
 
   it('finds memory committed beyond the RAM minus the reserve, naming total, available and hosts', () => {
@@ -293,7 +311,7 @@ describe('checkSemantics', () => {
 
   it('wants hosts to name their hypervisor when there is more than one', () => {
     const env = base();
-    env.hypervisors.push({ name: 'hv2', node: 'hv2', address: '10.0.0.99', cpu: 8, memory_gb: 16 });
+    env.hypervisors.push({ name: 'hv2', address: '10.0.0.99', cpu: 8, memory_gb: 16 });
     hostAt(env, 0).hypervisor = 'hv';
     hostAt(env, 1).hypervisor = 'hv2';
     expect(checkSemantics(env).map((p) => `${p.path}: ${p.message}`)).toEqual([

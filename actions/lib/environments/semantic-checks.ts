@@ -1,6 +1,7 @@
 /**
  * The rules a JSON Schema cannot express: addresses (duplicates, subnets, load-balancer pools), capacity
- * (memory and vCPUs per hypervisor), references between parts of the file, and duration syntax.
+ * (memory and vCPUs per hypervisor), references between parts of the file (hosts to hypervisors, ingress to
+ * pools and certificate issuers, services to roles), and duration syntax.
  *
  * Pure: takes an environment that already matches the schema and returns every problem found, in file order
  * as far as possible. Errors block; warnings are reported and allowed.
@@ -42,6 +43,7 @@ export function checkSemantics(env: EnvironmentFile, options: SemanticOptions = 
     ...checkNames(env),
     ...checkAddresses(env),
     ...checkPools(env),
+    ...checkIngress(env),
     ...checkCapacity(env),
     ...checkDisks(env),
     ...checkRoles(env),
@@ -115,8 +117,8 @@ interface Pool {
 
 function poolsOf(env: EnvironmentFile): Pool[] {
   const pools: Pool[] = [];
-  for (const [name, pool] of Object.entries(env.network.pools)) {
-    const range = parseRange(pool.range);
+  for (const [name, text] of Object.entries(env.network.pools)) {
+    const range = parseRange(text);
     if (range) pools.push({ name, range });
   }
   return pools;
@@ -190,49 +192,81 @@ function checkAddresses(env: EnvironmentFile): Problem[] {
 function checkPools(env: EnvironmentFile): Problem[] {
   const problems: Problem[] = [];
   const subnet = subnetOf(env);
-  const issuers = Object.keys(env.tls.issuers);
   const seen: Pool[] = [];
-  for (const [name, pool] of Object.entries(env.network.pools)) {
+  for (const [name, text] of Object.entries(env.network.pools)) {
     const path = `network.pools.${name}`;
-    const range = parseRange(pool.range);
+    const range = parseRange(text);
     if (!range) {
-      const [first = '', last = ''] = pool.range.split('-');
+      const [first = '', last = ''] = text.split('-');
       problems.push(
         error(
-          `${path}.range`,
+          path,
           `first address ${first} comes after last address ${last}; write the range as first-last, such as ${last}-${first}`,
         ),
       );
-    } else {
-      if (subnet && !rangeWithin(range, subnet.usable)) {
-        problems.push(
-          error(
-            `${path}.range`,
-            `${pool.range} is not inside network.subnet ${subnet.text} (usable: ${formatRange(subnet.usable)})`,
-          ),
-        );
-      }
-      for (const other of seen) {
-        const shared = rangeOverlap(range, other.range);
-        if (!shared) continue;
-        problems.push(
-          error(
-            `${path}.range`,
-            `${pool.range} overlaps pool '${other.name}' (${formatRange(other.range)}) at ${formatRange(shared)}; ` +
-              'pools must not share addresses, or two services can be given the same one',
-          ),
-        );
-      }
-      seen.push({ name, range });
+      continue;
     }
-    if (!issuers.includes(pool.cert_issuer)) {
+    if (subnet && !rangeWithin(range, subnet.usable)) {
       problems.push(
         error(
-          `${path}.cert_issuer`,
-          unknownName('a certificate issuer', pool.cert_issuer, issuers, 'in tls.issuers'),
+          path,
+          `${text} is not inside network.subnet ${subnet.text} (usable: ${formatRange(subnet.usable)})`,
         ),
       );
     }
+    for (const other of seen) {
+      const shared = rangeOverlap(range, other.range);
+      if (!shared) continue;
+      problems.push(
+        error(
+          path,
+          `${text} overlaps pool '${other.name}' (${formatRange(other.range)}) at ${formatRange(shared)}; ` +
+            'pools must not share addresses, or two services can be given the same one',
+        ),
+      );
+    }
+    seen.push({ name, range });
+  }
+  return problems;
+}
+
+/**
+ * `ingress` and `network.pools` name the same things: each ingress entry belongs to the pool of its name, and
+ * each pool has an entry. Certificate issuers must exist in `tls.issuers`.
+ */
+function checkIngress(env: EnvironmentFile): Problem[] {
+  const problems: Problem[] = [];
+  const pools = Object.keys(env.network.pools);
+  const issuers = Object.keys(env.tls.issuers);
+  for (const [name, ingress] of Object.entries(env.ingress)) {
+    const path = `ingress.${name}`;
+    if (!pools.includes(name)) {
+      problems.push(
+        error(
+          path,
+          `${unknownName('a load-balancer pool', name, pools, 'in network.pools')}; each ingress entry is ` +
+            'named after the pool its controller gets its address from',
+        ),
+      );
+    }
+    if (!issuers.includes(ingress.cert_issuer)) {
+      problems.push(
+        error(
+          `${path}.cert_issuer`,
+          unknownName('a certificate issuer', ingress.cert_issuer, issuers, 'in tls.issuers'),
+        ),
+      );
+    }
+  }
+  for (const name of pools) {
+    if (Object.hasOwn(env.ingress, name)) continue;
+    problems.push(
+      error(
+        `ingress.${name}`,
+        `is required but missing: network.pools.${name} needs an ingress entry (exposure, ingress_class, ` +
+          'cert_issuer) saying what it serves; add one or remove the pool',
+      ),
+    );
   }
   return problems;
 }

@@ -38,8 +38,8 @@ export const DEFAULT_CPU_OVERCOMMIT = 4;
 
 export interface HypervisorFile {
   name: string;
-  /** Proxmox node name, as the API knows it. */
-  node: string;
+  /** Proxmox node name, as the API knows it. Default: `name`. */
+  node?: string;
   address: string;
   /** Physical cores. */
   cpu: number;
@@ -54,11 +54,15 @@ export interface HypervisorFile {
   description?: string;
 }
 
-export interface PoolFile {
-  /** `first-last`, e.g. `192.168.1.200-192.168.1.210`. */
-  range: string;
+/**
+ * What the load-balancer pool of the same name (`network.pools.<name>`) serves: `ingress.<name>`. Every pool
+ * has one, and every entry names a pool.
+ */
+export interface IngressFile {
   exposure: Exposure;
+  /** The IngressClass whose controller gets its address from the pool, e.g. `nginx-public`. */
   ingress_class: string;
+  /** A key of `tls.issuers`: the issuer of the certificates for the hosts behind this ingress. */
   cert_issuer: string;
   description?: string;
 }
@@ -70,7 +74,8 @@ export interface NetworkFile {
   bridge: string;
   vlan?: number;
   vpn?: 'wireguard' | 'openvpn';
-  pools: Record<string, PoolFile>;
+  /** Load-balancer pools by name, each `first-last`, e.g. `public: 192.168.1.200-192.168.1.210`. */
+  pools: Record<string, string>;
 }
 
 export interface IssuerFile {
@@ -156,6 +161,8 @@ export interface EnvironmentFile {
   description?: string;
   hypervisors: HypervisorFile[];
   network: NetworkFile;
+  /** By pool name: one entry per `network.pools` entry. */
+  ingress: Record<string, IngressFile>;
   tls: { issuers: Record<string, IssuerFile> };
   hosts: HostFile[];
   services: Record<string, ServiceFile>;
@@ -171,6 +178,8 @@ export interface EnvironmentFile {
 // ---------------------------------------------------------------------------------------------------------
 
 export interface Hypervisor extends HypervisorFile {
+  /** Always set: `name` when the file leaves it out. */
+  node: string;
   reserved_memory_gb: number;
   cpu_overcommit: number;
   bridge: string;

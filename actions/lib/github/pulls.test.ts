@@ -35,7 +35,7 @@ describe('findMergedPullRequest', () => {
               mergeCommitSha: sha('9'),
               mergedAt: '2025-01-01T00:00:00Z',
             },
-            // Open PR that also contains the commit.
+            // Open PR that also contains the commit (GitHub does not list it for a merge commit on main).
             { number: 6, headSha: sha('c') },
             {
               number: 7,
@@ -83,7 +83,23 @@ describe('findMergedPullRequest', () => {
       mergeCommitSha: sha('e'),
     });
     expect(await findMergedPullRequest(client, REPO, sha('a'))).toBeUndefined();
+  });
+
+  it('returns undefined for a commit GitHub does not know (422 No commit found)', async () => {
+    const { api, client } = await setup({ repos: { [FULL]: { pulls: [{ number: 1, headSha: sha('a') }] } } });
     expect(await findMergedPullRequest(client, REPO, sha('f'))).toBeUndefined();
+    expect(api.requests.map((request) => [request.apiPath, request.status])).toEqual([
+      [`/repos/spark/spark-infra/commits/${sha('f')}/pulls`, 422],
+    ]);
+  });
+
+  it('still reports any other 422 as a github-api error', async () => {
+    const { api, client } = await setup({ repos: { [FULL]: { pulls: [{ number: 1, headSha: sha('a') }] } } });
+    api.state.failNext('GET', /\/pulls$/, 422);
+    await expect(findMergedPullRequest(client, REPO, sha('a'))).rejects.toMatchObject({
+      reason: 'github-api',
+      message: expect.stringContaining('GitHub answered 422'),
+    });
   });
 
   it('reports an unknown repository as a github-api error', async () => {

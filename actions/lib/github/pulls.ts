@@ -1,4 +1,4 @@
-import { gitHubApiError } from './api-error.js';
+import { gitHubApiError, httpStatus } from './api-error.js';
 import type { GitHubClient, RepoRef } from './client.js';
 
 export interface MergedPullRequest {
@@ -28,7 +28,8 @@ interface ApiPull {
 /**
  * The merged pull request that brought commit `sha` to the repository (for a push to main: the PR whose merge,
  * squash or rebase produced it), or undefined when there is none (a direct push). A PR whose merge commit is
- * `sha` wins; otherwise the first merged PR GitHub lists for the commit.
+ * `sha` wins; otherwise the first merged PR GitHub lists for the commit. A commit GitHub does not know (422
+ * `No commit found for SHA`, such as one that was never pushed) has no pull request either: undefined.
  */
 export async function findMergedPullRequest(
   client: GitHubClient,
@@ -43,6 +44,7 @@ export async function findMergedPullRequest(
       per_page: 100,
     });
   } catch (error) {
+    if (isNoCommitFound(error)) return undefined;
     throw gitHubApiError(error, `Looking up the pull request of commit ${sha} in ${repo.owner}/${repo.repo}`);
   }
   const merged = pulls.filter((pull) => pull.merged_at !== null && pull.merged_at !== undefined);
@@ -57,6 +59,16 @@ export async function findMergedPullRequest(
       .map((label) => (typeof label === 'string' ? label : label.name))
       .filter((name): name is string => typeof name === 'string'),
   };
+}
+
+/** GitHub's answer for a sha it has no commit for: 422 `{ message: 'No commit found for SHA: <sha>' }`. */
+function isNoCommitFound(error: unknown): boolean {
+  if (httpStatus(error) !== 422) return false;
+  const data = (error as { response?: { data?: unknown } }).response?.data;
+  const message =
+    typeof data === 'object' && data !== null ? (data as { message?: unknown }).message : undefined;
+  const text = typeof message === 'string' ? message : error instanceof Error ? error.message : '';
+  return /^No commit found for SHA\b/i.test(text);
 }
 
 /** Adds labels to an issue or pull request (GitHub creates unknown labels). Returns all its label names. */

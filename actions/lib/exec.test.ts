@@ -182,3 +182,16 @@ describe('a cancelled job', () => {
     expect(() => process.kill(childPid, 0)).toThrow();
   });
 });
+
+describe('aborting', () => {
+  it('stops the program when the signal aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const result = await execCommand([node, '-e', 'setInterval(() => {}, 1000)'], {
+      signal: controller.signal,
+      ...quiet,
+    });
+    expect(result.timedOut).toBe(true);
+    expect(result.exitCode).toBeNull();
+  });
+});

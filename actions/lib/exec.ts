@@ -35,6 +35,8 @@ export interface ExecOptions {
   input?: string;
   /** Echo each (masked) line to the log. Default true. */
   echo?: boolean;
+  /** Stops the program's process group when aborted (for example by an overall timeout). */
+  signal?: AbortSignal;
   /** Called with each masked line, for progress parsing. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Where echoed lines go. Default: process.stdout. */
@@ -45,6 +47,7 @@ export interface ExecResult {
   argv: string[];
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** Stopped by the timeout or the abort signal. */
   timedOut: boolean;
   durationMs: number;
   stdoutPath: string;
@@ -195,14 +198,14 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
 
   let timedOut = false;
   let killTimer: NodeJS.Timeout | undefined;
-  const timer =
-    options.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          signalGroup(child.pid, 'SIGTERM');
-          killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 10_000);
-        }, options.timeoutMs);
+  const stop = () => {
+    timedOut = true;
+    signalGroup(child.pid, 'SIGTERM');
+    killTimer ??= setTimeout(() => signalGroup(child.pid, 'SIGKILL'), 10_000);
+  };
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(stop, options.timeoutMs);
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
 
   const { exitCode, signal } = await new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>(
     (resolve, reject) => {
@@ -220,6 +223,7 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
     },
   ).finally(() => {
     if (child.pid) liveGroups.delete(child.pid);
+    options.signal?.removeEventListener('abort', stop);
     clearTimeout(timer);
     clearTimeout(killTimer);
     out.flush();

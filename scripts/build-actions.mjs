@@ -10,10 +10,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 
+// Every folder under actions/ is an action, except lib/ (shared code). One without action.yml is a mistake.
 function actionNames() {
   const dir = join(root, 'actions');
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'action.yml')))
+  const folders = readdirSync(dir, { withFileTypes: true }).filter(
+    (d) => d.isDirectory() && d.name !== 'lib',
+  );
+  const broken = folders.filter((d) => !existsSync(join(dir, d.name, 'action.yml')));
+  if (broken.length > 0) {
+    console.error(
+      `These action folders have no action.yml: ${broken.map((d) => `actions/${d.name}`).join(', ')}`,
+    );
+    process.exit(1);
+  }
+  return folders
     .map((d) => d.name)
     .filter((name) => only.length === 0 || only.includes(name))
     .sort();
@@ -34,7 +44,8 @@ async function bundle(name) {
 }
 
 const stale = [];
-for (const name of actionNames()) {
+const names = actionNames();
+for (const name of names) {
   const distDir = join(root, 'actions', name, 'dist');
   const files = await bundle(name);
   for (const [file, content] of files) {
@@ -46,6 +57,10 @@ for (const name of actionNames()) {
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
     }
+  }
+  if (check && existsSync(distDir)) {
+    for (const file of readdirSync(distDir))
+      if (!files.has(file)) stale.push(`${relative(root, join(distDir, file))} (not produced by the build)`);
   }
   if (!check) {
     for (const file of readdirSync(distDir))
@@ -60,5 +75,5 @@ if (check) {
     );
     process.exit(1);
   }
-  console.log('every action bundle is up to date');
+  console.log(`${names.length} action bundle(s) up to date`);
 }

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -130,6 +131,9 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
   runHomes.add(home);
   const runnerTemp = join(home, 'runner-temp');
   mkdirSync(runnerTemp);
+  // As on a runner, other users (the postgres OS user a drill runs its scratch server as) can traverse it.
+  chmodSync(home, 0o711);
+  chmodSync(runnerTemp, 0o711);
   const outputFile = join(home, 'github-output');
   const summaryFile = join(home, 'step-summary.md');
   const eventFile = join(home, 'event.json');

@@ -15,11 +15,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import {
+  isRoot,
+  POSTGRES_LIB_DIR as POSTGRES_LIB,
+  postgresLibBinDir,
+} from '../../actions/lib/postgres-server.js';
 
 export const SETUP_HINT = 'Install the system tools with `bash scripts/setup-system.sh` (as root).';
 
-/** Where Debian keeps PostgreSQL's server and versioned client binaries. */
-const POSTGRES_LIB = '/usr/lib/postgresql';
 /** Searched after PATH: root's tools live in sbin, which a non-login PATH may lack. */
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
@@ -56,21 +59,11 @@ function isExecutableFile(path: string): boolean {
 
 /** The newest installed PostgreSQL major's bin directory, e.g. /usr/lib/postgresql/15/bin. */
 export function postgresBinDir(): string {
-  let majors: number[] = [];
-  try {
-    majors = readdirSync(POSTGRES_LIB)
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(Number)
-      .filter((major) => isExecutableFile(join(POSTGRES_LIB, String(major), 'bin', 'postgres')))
-      .sort((a, b) => b - a);
-  } catch {
-    // no /usr/lib/postgresql at all
-  }
-  const newest = majors[0];
-  if (newest === undefined) {
+  const dir = postgresLibBinDir();
+  if (dir === undefined) {
     throw new MissingToolError('postgres', `no PostgreSQL server binaries under ${POSTGRES_LIB}/<major>/bin`);
   }
-  return join(POSTGRES_LIB, String(newest), 'bin');
+  return dir;
 }
 
 function postgresBinDirOrUndefined(): string | undefined {
@@ -277,9 +270,7 @@ export function onProcessExit(cleanup: () => void): () => void {
 }
 
 /** Whether this process runs as root (PostgreSQL then has to run as another user). */
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
+export { isRoot };
 
 const OWNER_FILE = 'owner.pid';
 

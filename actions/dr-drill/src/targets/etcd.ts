@@ -19,12 +19,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { ActionError } from '../../../lib/errors.js';
 import { type ExecResult, execCommand, findExecutable, lastLines } from '../../../lib/exec.js';
-import { withHeartbeat } from '../../../lib/progress.js';
-import type { Check, DrillContext, EtcdTarget, Phase, TargetFailure, TargetResult } from '../types.js';
+import { freePort } from '../../../lib/free-port.js';
+import type { Check, DrillContext, EtcdTarget, TargetResult } from '../types.js';
+import { DrillFailure, errorText, pause, phaseRunner, untilAborted } from './steps.js';
 
 /** File names that are not finished snapshots: `etcdctl snapshot save` writes `<file>.part` and renames it. */
 const PARTIAL = /(\.part|\.tmp|\.partial|~)$/i;
@@ -51,17 +51,6 @@ export interface EtcdDrillOptions {
   /** Status line interval while waiting. Default 30 s. */
   heartbeatMs?: number;
 }
-
-class DrillFailure extends Error {
-  constructor(
-    readonly failure: TargetFailure,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** The newest finished snapshot in `dir` by modification time (name breaks ties), or a `backup-missing`. */
 export function newestSnapshot(dir: string): SnapshotFile {
@@ -268,42 +257,6 @@ export function scanSnapshot(path: string): SnapshotScan {
 // ---------------------------------------------------------------------------------------------------------
 // The drill
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close((error) => (error ? reject(error) : resolve(port)));
-    });
-  });
-}
-
-/** Rejects with a `timeout` failure as soon as `signal` aborts (the work itself ends by its own time limit). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
-  if (signal.aborted)
-    return Promise.reject(new DrillFailure('timeout', `The drill timed out before ${what}.`));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new DrillFailure('timeout', `The drill timed out while ${what}.`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 function tailOf(file: string, lines = 15): string {
   try {
     return lastLines(readFileSync(file, 'utf8'), lines).join('\n');
@@ -378,34 +331,7 @@ export async function drillEtcd(
       echo: false,
     });
 
-  async function phase<T>(
-    name: string,
-    failure: TargetFailure,
-    work: () => Promise<T>,
-    detail?: (value: T) => string,
-  ): Promise<T> {
-    const startedAt = ctx.now();
-    ctx.log(`[${target.name}] ${name} …`);
-    try {
-      const value = await withHeartbeat(name, work, {
-        intervalMs: heartbeatMs,
-        log: (line) => ctx.log(`[${target.name}] ${line}`),
-        clock: ctx,
-      });
-      result.phases.push({ name, startedAt, endedAt: ctx.now(), ok: true, detail: detail?.(value) });
-      return value;
-    } catch (error) {
-      const failed =
-        error instanceof DrillFailure
-          ? error
-          : error instanceof ActionError && error.reason === 'timeout'
-            ? new DrillFailure('timeout', error.message)
-            : new DrillFailure(failure, errorText(error));
-      const entry: Phase = { name, startedAt, endedAt: ctx.now(), ok: false, detail: failed.message };
-      result.phases.push(entry);
-      throw failed;
-    }
-  }
+  const phase = phaseRunner({ name: target.name, ctx, result, heartbeatMs });
 
   try {
     const snapshot = await phase(

@@ -19,9 +19,9 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { ActionError } from '../../../lib/errors.js';
-import { withHeartbeat } from '../../../lib/progress.js';
 import { retry } from '../../../lib/retry.js';
-import type { Check, DrillContext, TargetFailure, TargetResult, VeleroTarget } from '../types.js';
+import type { Check, DrillContext, TargetResult, VeleroTarget } from '../types.js';
+import { DrillFailure, pause, phaseRunner } from './steps.js';
 
 /** What the drill needs of a KubeConfig: API clients. A `KubeConfig` from @kubernetes/client-node is one. */
 export type KubeConfigLike = Pick<KubeConfig, 'makeApiClient'>;
@@ -99,15 +99,6 @@ interface VeleroObject {
   };
 }
 
-class DrillFailure extends Error {
-  constructor(
-    readonly failure: TargetFailure,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** A short message for an API error: status code and the Status message, never the whole response. */
 function apiError(error: unknown): string {
   if (error instanceof ApiException) {
@@ -133,18 +124,6 @@ const isStatus = (error: unknown, code: number) => error instanceof ApiException
 /** Worth another try: the API server or the network had a moment. */
 const transient = (error: unknown) =>
   error instanceof ApiException ? error.code >= 500 || error.code === 429 : !(error instanceof DrillFailure);
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 const timestamp = (text: string | undefined) => (text ? Date.parse(text) : Number.NaN);
 
@@ -195,31 +174,17 @@ export async function drillVelero(
       onRetry: ({ error }) => ctx.log(`[${target.name}] ${what}: ${apiError(error)}; trying again`),
     });
 
-  async function phase<T>(
-    name: string,
-    failure: TargetFailure,
-    work: () => Promise<T>,
-    detail?: (v: T) => string,
-  ) {
-    const startedAt = ctx.now();
-    ctx.log(`[${target.name}] ${name} …`);
-    status = '';
-    try {
-      const value = await withHeartbeat(name, work, {
-        intervalMs: options.heartbeatMs ?? 30_000,
-        log: (line) => ctx.log(`[${target.name}] ${line}`),
-        status: () => status,
-        clock: ctx,
-      });
-      result.phases.push({ name, startedAt, endedAt: ctx.now(), ok: true, detail: detail?.(value) });
-      return value;
-    } catch (error) {
-      const failed =
-        error instanceof DrillFailure ? error : new DrillFailure(failure, `${name}: ${apiError(error)}`);
-      result.phases.push({ name, startedAt, endedAt: ctx.now(), ok: false, detail: failed.message });
-      throw failed;
-    }
-  }
+  const phase = phaseRunner({
+    name: target.name,
+    ctx,
+    result,
+    heartbeatMs: options.heartbeatMs ?? 30_000,
+    status: () => status,
+    onStart: () => {
+      status = '';
+    },
+    explain: (error, name) => `${name}: ${apiError(error)}`,
+  });
 
   const checkAbort = (what: string) => {
     if (ctx.signal.aborted) throw new DrillFailure('timeout', `The drill timed out while ${what}.`);

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { execCommand } from '../actions/lib/exec.js';
 import { COMMENT_LIMIT, codeBlock, details, fitToBudget } from '../actions/lib/markdown.js';
 import { SecretMasker } from '../actions/lib/secrets.js';
+import { benchDrill } from './dr-drill.js';
 import { type BenchCase, measure } from './measure.js';
 
 const LINES = 200_000;
@@ -85,3 +86,4 @@ for (const c of cases) {
   );
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
+if (!process.argv.includes('--quick')) await benchDrill();

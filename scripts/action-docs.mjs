@@ -20,7 +20,7 @@ export function renderPage(name, spec) {
   const lines = [
     `# ${name}`,
     '',
-    '<!-- Generated from actions/' + name + '/action.yml by `npm run docs`; edit action.yml instead. -->',
+    `<!-- Generated from actions/${name}/action.yml by \`npm run docs\`; edit action.yml instead. -->`,
     '',
     cell(spec.description),
     '',

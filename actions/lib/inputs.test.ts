@@ -49,9 +49,15 @@ describe('Inputs', () => {
     expect(failure(() => inputs({ t: '300' }).durationMs('t')).message).toContain(
       "Input 't' has the value '300', which is not a duration. Allowed: a number with a unit",
     );
-    expect(failure(() => inputs({ t: '2s' }).durationMs('t', { minMs: 5000 })).message).toContain(
-      'below the minimum',
+    expect(failure(() => inputs({ t: '2s' }).durationMs('t', { minMs: 5000 })).message).toBe(
+      "Input 't' is 2s, below the minimum of 5s.",
     );
+    expect(failure(() => inputs({ t: '3h' }).durationMs('t', { maxMs: 7_200_000 })).message).toBe(
+      "Input 't' is 3h, above the maximum of 2h.",
+    );
+    expect(inputs({}).optionalDurationMs('t')).toBeUndefined();
+    expect(inputs({ t: '1h' }).optionalDurationMs('t')).toBe(3_600_000);
+    expect(failure(() => inputs({ t: 'x' }).optionalDurationMs('t')).reason).toBe('bad-input');
   });
 
   it('reads enums and lists the allowed words', () => {

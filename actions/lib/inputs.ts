@@ -98,9 +98,9 @@ export class Inputs {
     if (ms === undefined)
       throw badInput(name, `has the value '${text}', which is not a duration`, DURATION_FORMAT);
     if (options.minMs !== undefined && ms < options.minMs)
-      throw badInput(name, `is ${text}, below the minimum`);
+      throw badInput(name, `is ${text}, below the minimum of ${formatDuration(options.minMs)}`);
     if (options.maxMs !== undefined && ms > options.maxMs)
-      throw badInput(name, `is ${text}, above the maximum`);
+      throw badInput(name, `is ${text}, above the maximum of ${formatDuration(options.maxMs)}`);
     return ms;
   }
 

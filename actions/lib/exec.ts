@@ -11,6 +11,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  statSync,
   type WriteStream,
 } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
@@ -54,6 +55,16 @@ export interface ExecResult {
   stderrPath: string;
   stdout(): string;
   stderr(): string;
+}
+
+/** Whether `path` is a regular file this process may execute. */
+export function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Absolute path of `program` on PATH (or the path itself when it is one), or undefined. */

@@ -6,20 +6,10 @@
  * Shared by the dr-drill action (a scratch copy restored from backups) and the tests (a live server).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  chownSync,
-  closeSync,
-  constants,
-  lchownSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-} from 'node:fs';
+import { chownSync, closeSync, lchownSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ActionError } from './errors.js';
-import { execChecked, execCommand, findExecutable, lastLines } from './exec.js';
+import { execChecked, execCommand, findExecutable, isExecutableFile, lastLines } from './exec.js';
 import type { SecretMasker } from './secrets.js';
 
 /** The OS user PostgreSQL runs as when this process is root (created by Debian's postgresql-common). */
@@ -30,15 +20,6 @@ export const POSTGRES_LIB_DIR = '/usr/lib/postgresql';
 const INSTALL_HINT = 'Install PostgreSQL (Debian: `apt-get install postgresql`).';
 
 export type PostgresConfValue = string | number | boolean;
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Installed majors under `root` that have a server binary, newest first. */
 export function installedPostgresMajors(root = POSTGRES_LIB_DIR): number[] {

@@ -1,20 +1,10 @@
 // Finding and running the real system tools the tests use (installed by scripts/setup-system.sh).
 // A missing tool is an error that names the tool and the setup script: tests fail, they never skip.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
+import { isExecutableFile } from '../../actions/lib/exec.js';
 import {
   isRoot,
   POSTGRES_LIB_DIR as POSTGRES_LIB,
@@ -46,15 +36,6 @@ export class MissingToolError extends Error {
 export interface RequireToolOptions {
   /** When given, the tool is also run with these arguments and must exit 0. */
   versionArgs?: readonly string[];
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** The newest installed PostgreSQL major's bin directory, e.g. /usr/lib/postgresql/15/bin. */

@@ -24,7 +24,7 @@ import { ActionError } from '../../../lib/errors.js';
 import { type ExecResult, execCommand, findExecutable, lastLines } from '../../../lib/exec.js';
 import { freePort } from '../../../lib/free-port.js';
 import type { Check, DrillContext, EtcdTarget, TargetResult } from '../types.js';
-import { DrillFailure, errorText, pause, phaseRunner, untilAborted } from './steps.js';
+import { DrillFailure, errorText, failedWith, pause, phaseRunner, untilAborted } from './steps.js';
 
 /** File names that are not finished snapshots: `etcdctl snapshot save` writes `<file>.part` and renames it. */
 const PARTIAL = /(\.part|\.tmp|\.partial|~)$/i;
@@ -499,10 +499,7 @@ export async function drillEtcd(
     result.ok = true;
     return result;
   } catch (error) {
-    if (!(error instanceof DrillFailure)) throw error;
-    result.failure = error.failure;
-    result.message = `${target.name}: ${error.message}`;
-    return result;
+    return failedWith(result, error);
   }
 }
 

@@ -109,3 +109,11 @@ export function phaseRunner(options: PhaseOptions): PhaseRunner {
     }
   };
 }
+
+/** Ends a target's drill on a DrillFailure: the result says which kind and why. Anything else is rethrown. */
+export function failedWith(result: TargetResult, error: unknown): TargetResult {
+  if (!(error instanceof DrillFailure)) throw error;
+  result.failure = error.failure;
+  result.message = `${result.name}: ${error.message}`;
+  return result;
+}

@@ -21,7 +21,7 @@ import {
 import { ActionError } from '../../../lib/errors.js';
 import { retry } from '../../../lib/retry.js';
 import type { Check, DrillContext, TargetResult, VeleroTarget } from '../types.js';
-import { DrillFailure, pause, phaseRunner } from './steps.js';
+import { DrillFailure, failedWith, pause, phaseRunner } from './steps.js';
 
 /** What the drill needs of a KubeConfig: API clients. A `KubeConfig` from @kubernetes/client-node is one. */
 export type KubeConfigLike = Pick<KubeConfig, 'makeApiClient'>;
@@ -464,9 +464,6 @@ export async function drillVelero(
     result.ok = true;
     return result;
   } catch (error) {
-    if (!(error instanceof DrillFailure)) throw error;
-    result.failure = error.failure;
-    result.message = `${target.name}: ${error.message}`;
-    return result;
+    return failedWith(result, error);
   }
 }

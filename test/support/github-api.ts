@@ -44,6 +44,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody, recordedHeaders } from './http-recording.js';
 
 export const DEFAULT_REPO = 'spark/spark-infra';
 export const DEFAULT_LOGIN = 'github-actions[bot]';
@@ -554,23 +555,12 @@ export async function startGitHubApi(seed: GitHubApiSeed = {}): Promise<GitHubAp
     res.end(text);
   }
 
-  async function readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const method = (req.method ?? 'GET').toUpperCase();
     const host = req.headers.host ?? '127.0.0.1';
     const parsed = new URL(req.url ?? '/', `http://${host}`);
     const path = parsed.pathname;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      headers[name] =
-        name === 'authorization' ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
-    }
+    const headers = recordedHeaders(req);
     const record: RecordedRequest = {
       method,
       path,

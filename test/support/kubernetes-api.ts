@@ -35,6 +35,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { readBody, recordedHeaders } from './http-recording.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Seed and scripts
@@ -727,12 +728,7 @@ export async function startKubernetesApi(seed: KubernetesApiSeed = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      headers[name] =
-        name === 'authorization' ? '[redacted]' : Array.isArray(value) ? value.join(', ') : value;
-    }
+    const headers = recordedHeaders(req);
     const record: RecordedRequest = {
       method,
       path: url.pathname,
@@ -744,9 +740,7 @@ export async function startKubernetesApi(seed: KubernetesApiSeed = {}): Promise<
       status: 0,
     };
     requests.push(record);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await readBody(req);
     const reply = (status: number, body: unknown) => {
       record.status = status;
       send(res, status, body);

@@ -116,8 +116,12 @@ describe('dr-drill, bundled', () => {
     expect(result.outputs['failure-reason'], result.summary).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.outputs.status).toBe('pass');
+    expect(result.outputs['rto-seconds']).toMatch(/^\d+(\.\d+)?$/);
+    expect(result.outputs['rpo-seconds']).toMatch(/^\d+(\.\d+)?$/);
     expect(Number(result.outputs['rto-seconds'])).toBeGreaterThan(0);
-    expect(Number(result.outputs['rpo-seconds'])).toBeGreaterThanOrEqual(0);
+    // The archive held everything up to the last switch this test made, seconds before the drill.
+    expect(Number(result.outputs['rpo-seconds'])).toBeGreaterThan(0);
+    expect(Number(result.outputs['rpo-seconds'])).toBeLessThan(300);
     const report = JSON.parse(readFileSync(result.outputs['report-path'] ?? '', 'utf8'));
     expect(report.targets.map((t: { name: string; status: string }) => `${t.name}:${t.status}`)).toEqual([
       'platform-db:pass',
@@ -126,7 +130,11 @@ describe('dr-drill, bundled', () => {
     expect(report.objectives).toEqual({ rtoSeconds: 600, rpoSeconds: 3600 });
     expect(result.summary).toContain('### ✅ DR drill passed: drilltest');
     expect(result.summary).toContain('```mermaid\ngantt');
+    expect(result.masks).toContain(secretPassword);
     expect(result.everythingWritten()).not.toContain(secretPassword);
+    expect(result.everythingWritten()).not.toContain('ghs_e2eToken0001');
+    const pgChecks = report.targets[0].checks.map((c: { name: string; ok: boolean }) => `${c.name}:${c.ok}`);
+    expect(pgChecks).toContain('tables match the restore point:true');
     expect(readdirSync(result.runnerTemp).filter((d) => d.startsWith('spark-drill-'))).toEqual([]);
     expect(await drillProcesses(result.runnerTemp)).toEqual([]);
     // No failure issue on a pass with none open.
@@ -152,7 +160,16 @@ describe('dr-drill, bundled', () => {
     const again = await drill({ config: emptyConfig });
     expect(again.outputs['issue-url']).toBe(failed.outputs['issue-url']);
 
-    const passed = await drill({ targets: 'etcd' });
+    // A pass closes the issue only when it drilled every target it was configured with.
+    const partial = await drill({ targets: 'etcd' });
+    expect(partial.outputs.status).toBe('pass');
+    expect(api.state.repo('spark/platform').issues.filter((i) => i.state === 'open')).toHaveLength(1);
+    const etcdOnly = join(base, 'etcd-only.yaml');
+    writeFileSync(
+      etcdOnly,
+      `dr:\n  rto: 10m\n  rpo: 1h\n  targets:\n    - { kind: etcd, name: cluster-etcd, snapshots: ${join(base, 'etcd')} }\n`,
+    );
+    const passed = await drill({ config: etcdOnly });
     expect(passed.outputs.status).toBe('pass');
     expect(passed.outputs['issue-url']).toBe(failed.outputs['issue-url']);
     const issues = api.state.repo('spark/platform').issues.filter((i) => i.labels.includes('dr-drill'));
@@ -161,9 +178,13 @@ describe('dr-drill, bundled', () => {
   }, 300_000);
 
   it('fails with rpo-exceeded when the target is tighter than the real gap', async () => {
-    const result = await drill({ targets: 'cluster-etcd', 'rpo-target': '1ms', 'issue-on-failure': 'false' });
-    expect(result.outputs.status).toBe('fail');
-    expect(result.outputs['failure-reason']).toBe('rpo-exceeded');
+    for (const target of ['cluster-etcd', 'platform-db']) {
+      const result = await drill({ targets: target, 'rpo-target': '1ms', 'issue-on-failure': 'false' });
+      expect(result.outputs.status).toBe('fail');
+      expect(result.outputs['failure-reason']).toBe('rpo-exceeded');
+      expect(readdirSync(result.runnerTemp).filter((d) => d.startsWith('spark-drill-'))).toEqual([]);
+      expect(await drillProcesses(result.runnerTemp)).toEqual([]);
+    }
   }, 300_000);
 
   it('never passes when a WAL segment the restore needs is gone', async () => {

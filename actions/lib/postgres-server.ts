@@ -392,6 +392,8 @@ export interface PsqlOptions {
   what?: string;
   /** ActionError reason on failure. Default `command-failed`. */
   reason?: string;
+  /** Stops psql when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -475,6 +477,7 @@ export async function psql(
     label: 'psql',
     what: options.what ?? 'psql',
     reason: options.reason,
+    signal: options.signal,
   });
   return result.stdout();
 }

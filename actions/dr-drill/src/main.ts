@@ -25,6 +25,7 @@ await runAction('dr-drill', async ({ inputs, masker }) => {
     group: core.group,
     drillTarget: drillTarget({ ...(parsed.kubeconfig ? { kubeconfig: parsed.kubeconfig } : {}) }),
     masker,
+    secret: core.setSecret,
     ...(github ? { github } : {}),
     ...(url ? { runUrl: url } : {}),
   });

@@ -202,6 +202,47 @@ describe('runDrill', () => {
     expect(api.state.comments('spark/spark-infra', drillIssues[0]?.number ?? 0)).toHaveLength(2);
   });
 
+  it('keeps its report and outputs when GitHub fails, and says so in the log', async () => {
+    api = await startGitHubApi();
+    const github = {
+      client: createGitHubClient({ token: 't', apiUrl: api.url, attempts: 1 }),
+      repo: { owner: 'spark', repo: 'spark-infra' },
+    };
+    api.state.failNext('GET', /\/issues$/, 500);
+    const logged: string[] = [];
+    const fail: Script = async (target, ctx) => ({
+      ...(await pass(target, ctx)),
+      ok: false,
+      failure: 'restore-failed',
+    });
+    const outcome = await runDrill(
+      inputs({ issueOnFailure: true }),
+      deps(workspace(DR), fail, { github, log: (line) => logged.push(line) }),
+    );
+    expect(outcome.report.failureReason).toBe('restore-failed');
+    expect(outcome.issueUrl).toBeUndefined();
+    expect(logged.join('\n')).toContain("Could not update the drill's issue");
+  });
+
+  it('closes the issue only after a drill of every target', async () => {
+    api = await startGitHubApi();
+    const github = {
+      client: createGitHubClient({ token: 't', apiUrl: api.url }),
+      repo: { owner: 'spark', repo: 'spark-infra' },
+    };
+    const fail: Script = async (target, ctx) => ({
+      ...(await pass(target, ctx)),
+      ok: false,
+      failure: 'restore-failed',
+    });
+    const root = workspace(DR);
+    await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github }));
+    await runDrill(inputs({ issueOnFailure: true, targets: ['etcd'] }), deps(root, pass, { github }));
+    expect(api.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['open']);
+    await runDrill(inputs({ issueOnFailure: true }), deps(root, pass, { github }));
+    expect(api.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['closed']);
+  });
+
   it('creates no issue when asked not to', async () => {
     api = await startGitHubApi();
     const github = {

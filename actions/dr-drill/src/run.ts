@@ -10,6 +10,8 @@ import { checkDrSchema, type DrFile, loadEnvironment } from '../../lib/environme
 import { ActionError } from '../../lib/errors.js';
 import type { GitHubClient, RepoRef } from '../../lib/github/client.js';
 import { reportFailureIssue, resolveFailureIssue } from '../../lib/github/issues.js';
+import { COMMENT_LIMIT, fitToBudget } from '../../lib/markdown.js';
+import { splitConnectionPassword } from '../../lib/postgres-server.js';
 import type { SecretMasker } from '../../lib/secrets.js';
 import { type DrillPlan, resolvePlan } from './config.js';
 import type { DrillInputs } from './inputs.js';
@@ -29,6 +31,8 @@ export interface DrillDeps {
   /** Restores and verifies one target. */
   drillTarget: (target: DrillTarget, context: DrillContext) => Promise<TargetResult>;
   masker: SecretMasker;
+  /** Registers a secret found in the configuration (a source's password) with the runner's log masking too. */
+  secret?: (value: string) => void;
   github?: { client: GitHubClient; repo: RepoRef };
   runUrl?: string;
   /** Where scratch places go. Default RUNNER_TEMP or the system temp dir. */
@@ -156,12 +160,59 @@ async function drillOne(
     ok: leftovers.length === 0,
     ...(leftovers.length ? { detail: leftovers.join('; ') } : {}),
   });
-  for (const leftover of leftovers) deps.log(`cleanup of ${target.name} failed: ${leftover}`);
+  for (const leftover of leftovers)
+    deps.log(deps.masker.mask(`cleanup of ${target.name} failed: ${leftover}`));
   return result;
+}
+
+/** The passwords of postgres sources, so no log line, report or issue can carry them. */
+function registerSecrets(plan: DrillPlan, deps: DrillDeps) {
+  for (const target of plan.targets) {
+    if (target.kind !== 'postgres' || !target.source) continue;
+    const { password } = splitConnectionPassword(target.source);
+    for (const value of [target.source, password]) {
+      if (!value) continue;
+      deps.masker.add(value);
+      deps.secret?.(value);
+    }
+  }
+}
+
+/** Keeps the failure issue in step; a problem with GitHub is a warning, never the drill's result. */
+async function syncIssue(inputs: DrillInputs, deps: DrillDeps, report: DrillReport, summary: string) {
+  if (!inputs.issueOnFailure || !deps.github) return undefined;
+  const { client, repo } = deps.github;
+  const body = fitToBudget({ summary, budget: COMMENT_LIMIT - 1_000 }).text;
+  try {
+    if (report.status === 'fail') {
+      const issue = await reportFailureIssue(client, repo, {
+        label: inputs.issueLabel,
+        title: `DR drill failing: ${inputs.environment}`,
+        body,
+      });
+      return issue.url;
+    }
+    // Only a drill of every target proves the failure gone.
+    if (inputs.targets.length > 0) return undefined;
+    const closed = await resolveFailureIssue(client, repo, {
+      label: inputs.issueLabel,
+      body: fitToBudget({
+        summary: `The DR drill passed again.\n\n${summary}`,
+        budget: COMMENT_LIMIT - 1_000,
+      }).text,
+    });
+    return closed[0]?.url;
+  } catch (error) {
+    deps.log(
+      `Could not update the drill's issue: ${deps.masker.mask(error instanceof Error ? error.message : String(error))}`,
+    );
+    return undefined;
+  }
 }
 
 export async function runDrill(inputs: DrillInputs, deps: DrillDeps): Promise<DrillOutcome> {
   const plan = await planDrill(inputs, deps.root);
+  registerSecrets(plan, deps);
   const drillStart = deps.now();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), inputs.timeoutMs);
@@ -196,23 +247,6 @@ export async function runDrill(inputs: DrillInputs, deps: DrillDeps): Promise<Dr
   const reportPath = writeReport(inputs.reportDir, report);
   const summary = deps.masker.mask(renderSummary(report));
 
-  let issueUrl: string | undefined;
-  if (inputs.issueOnFailure && deps.github) {
-    const { client, repo } = deps.github;
-    if (report.status === 'fail') {
-      const issue = await reportFailureIssue(client, repo, {
-        label: inputs.issueLabel,
-        title: `DR drill failing: ${inputs.environment}`,
-        body: summary,
-      });
-      issueUrl = issue.url;
-    } else {
-      const closed = await resolveFailureIssue(client, repo, {
-        label: inputs.issueLabel,
-        body: `The DR drill passed again.\n\n${summary}`,
-      });
-      issueUrl = closed[0]?.url;
-    }
-  }
+  const issueUrl = await syncIssue(inputs, deps, report, summary);
   return { report, reportPath, summary, ...(issueUrl ? { issueUrl } : {}) };
 }

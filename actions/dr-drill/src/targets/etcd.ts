@@ -499,7 +499,7 @@ export async function drillEtcd(
     result.ok = true;
     return result;
   } catch (error) {
-    return failedWith(result, error);
+    return failedWith(result, error, ctx.masker);
   }
 }
 

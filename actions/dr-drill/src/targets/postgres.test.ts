@@ -235,7 +235,8 @@ describe('drillPostgres', () => {
     expect(checks['tables match the restore point']?.expected).toMatch(/^3 tables, \d+ rows/);
     expect(checks['tables match the restore point']?.actual).toBe('all 3 tables match');
 
-    // The recovery point is the restore point: after the marker row was written, before the drill ended.
+    // The restore point proves the copy exact; the recovery point is what the archive held when the drill began:
+    // before the drill's marker row, and not older than this test's own archiving.
     const marker = Number(
       (
         await pg.psql(
@@ -243,8 +244,12 @@ describe('drillPostgres', () => {
         )
       ).trim(),
     );
-    expect(result.recoveryPoint).toBeGreaterThanOrEqual(Math.floor(marker));
-    expect(result.recoveryPoint).toBeLessThanOrEqual(result.verifiedAt as number);
+    const archivedAt = Number(
+      (await pg.psql('SELECT extract(epoch FROM last_archived_time) * 1000 FROM pg_stat_archiver;')).trim(),
+    );
+    expect(result.recoveryPoint).toBeLessThanOrEqual(Math.ceil(marker));
+    expect(result.recoveryPoint).toBeLessThanOrEqual(archivedAt);
+    expect(result.recoveryPoint).toBeGreaterThan(Date.now() - 300_000);
     expect(result.restoreStartedAt).toBeGreaterThanOrEqual(result.recoveryPoint as number);
     expect(result.verifiedAt).toBeGreaterThanOrEqual(result.restoreStartedAt as number);
 

@@ -302,6 +302,7 @@ export async function drillPostgres(
       logDir,
       masker: ctx.masker,
       timeoutMs: commandTimeoutMs,
+      signal: ctx.signal,
       ...extra,
     });
     ctx.scratch.onCleanup(`wait for ${what}`, () =>
@@ -464,6 +465,7 @@ export async function drillPostgres(
       const out = await untilAborted(
         psql(source, MARK_SOURCE_SQL, {
           masker: ctx.masker,
+          signal: ctx.signal,
           variables: { drill_id: drillId, point, lock_timeout: options.lockTimeout ?? '60s' },
           timeoutMs: options.sourceTimeoutMs ?? 3_600_000,
           logDir,
@@ -826,6 +828,7 @@ export async function drillPostgres(
           timeoutMs: commandTimeoutMs,
           variables,
           masker: ctx.masker,
+          signal: ctx.signal,
         }),
         ctx.signal,
         'querying the restored copy',
@@ -1039,6 +1042,14 @@ export async function drillPostgres(
     state: Record<string, unknown>,
     log: RecoveryLog,
   ): { at?: number; how: string } {
+    if (mark?.lastArchivedAt !== undefined) {
+      // The restore point proves the copy is exact, but it was made by the drill: what a disaster at the
+      // drill's start would have kept is what the archive held then.
+      return {
+        at: mark.lastArchivedAt,
+        how: 'the newest WAL segment archived before the drill began (pg_stat_archiver.last_archived_time)',
+      };
+    }
     if (mark !== undefined) {
       if (log.restorePoint?.time !== undefined) {
         return { at: log.restorePoint.time, how: `restore point ${mark.point} as replayed by the copy` };

@@ -5,6 +5,7 @@
  */
 import { ActionError } from '../../../lib/errors.js';
 import { withHeartbeat } from '../../../lib/progress.js';
+import type { SecretMasker } from '../../../lib/secrets.js';
 import type { DrillContext, Phase, TargetFailure, TargetResult } from '../types.js';
 
 /** A drill step that failed, with the kind of failure the report gives it. */
@@ -89,7 +90,7 @@ export function phaseRunner(options: PhaseOptions): PhaseRunner {
       if (ctx.signal.aborted) throw new DrillFailure('timeout', `The drill timed out before ${name}.`);
       const value = await withHeartbeat(name, work, {
         intervalMs: options.heartbeatMs ?? 30_000,
-        log: (line) => ctx.log(`${prefix} ${line}`),
+        log: (line) => ctx.log(ctx.masker.mask(`${prefix} ${line}`)),
         ...(options.status ? { status: options.status } : {}),
         clock: ctx,
       });
@@ -111,9 +112,9 @@ export function phaseRunner(options: PhaseOptions): PhaseRunner {
 }
 
 /** Ends a target's drill on a DrillFailure: the result says which kind and why. Anything else is rethrown. */
-export function failedWith(result: TargetResult, error: unknown): TargetResult {
+export function failedWith(result: TargetResult, error: unknown, masker: SecretMasker): TargetResult {
   if (!(error instanceof DrillFailure)) throw error;
   result.failure = error.failure;
-  result.message = `${result.name}: ${error.message}`;
+  result.message = masker.mask(`${result.name}: ${error.message}`);
   return result;
 }

@@ -464,6 +464,6 @@ export async function drillVelero(
     result.ok = true;
     return result;
   } catch (error) {
-    return failedWith(result, error);
+    return failedWith(result, error, ctx.masker);
   }
 }

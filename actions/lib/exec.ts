@@ -18,6 +18,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { formatDuration } from './duration.js';
 import { ActionError } from './errors.js';
+import { signalGroup, trackGroup } from './process-groups.js';
 import { processMasker, runnerTemp, type SecretMasker } from './secrets.js';
 
 export interface ExecOptions {
@@ -134,28 +135,6 @@ function lineWriter(file: WriteStream, masker: SecretMasker, emit: (line: string
   };
 }
 
-// Process groups still running, so a cancelled job (SIGINT/SIGTERM to the action) stops them too, and none
-// keeps a state lock or a server alive after the step.
-const liveGroups = new Set<number>();
-let forwarding = false;
-
-function forwardTermination() {
-  if (forwarding) return;
-  forwarding = true;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      for (const pid of liveGroups) signalGroup(pid, 'SIGTERM');
-      setTimeout(() => {
-        for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-        process.exit(sig === 'SIGINT' ? 130 : 143);
-      }, 5_000).unref();
-    });
-  }
-  process.once('exit', () => {
-    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-  });
-}
-
 const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => stream.end(resolve));
 
 let counter = 0;
@@ -200,8 +179,7 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  forwardTermination();
-  if (child.pid) liveGroups.add(child.pid);
+  const untrack = trackGroup(child.pid);
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
   child.stdin.on('error', () => {}); // a program that exits without reading stdin is not our failure
@@ -233,7 +211,7 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
       child.once('close', (code, sig) => resolve({ exitCode: code, signal: sig }));
     },
   ).finally(() => {
-    if (child.pid) liveGroups.delete(child.pid);
+    untrack();
     options.signal?.removeEventListener('abort', stop);
     clearTimeout(timer);
     clearTimeout(killTimer);
@@ -253,15 +231,6 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
     stdout: () => readFileSync(stdoutPath, 'utf8'),
     stderr: () => readFileSync(stderrPath, 'utf8'),
   };
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals) {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 /** The last `count` non-empty lines of a file's text. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitHubApi, startGitHubApi } from '../../../test/support/github-api.js';
+import { ActionError } from '../../lib/errors.js';
 import { createGitHubClient } from '../../lib/github/client.js';
 import { SecretMasker } from '../../lib/secrets.js';
 import type { DrillInputs } from './inputs.js';
@@ -160,6 +161,18 @@ describe('runDrill', () => {
     );
     expect(outcome.report.targets[0]).toMatchObject({ status: 'fail', failureReason: 'restore-failed' });
     expect(readFileSync(outcome.reportPath, 'utf8')).not.toContain('pw-very-secret');
+  });
+
+  it('fails as bad input when a target cannot be configured, after cleaning up', async () => {
+    const outcome = runDrill(
+      inputs({ targets: ['cluster-etcd'] }),
+      deps(workspace(DR), async (_target, ctx) => {
+        ctx.scratch.dir('half-made');
+        throw new ActionError('bad-input', "Input 'kubeconfig' names /nope, which does not exist.");
+      }),
+    );
+    await expect(outcome).rejects.toMatchObject({ reason: 'bad-input' });
+    expect(readdirSync(scratchParent)).toEqual([]);
   });
 
   it('refuses bad input before touching anything', async () => {

@@ -124,6 +124,7 @@ async function drillOne(
   };
   const grace = deps.abortGraceMs ?? 30_000;
   let result: TargetResult;
+  let fatal: ActionError | undefined;
   try {
     // A target that ignores the abort is abandoned after the grace period; its processes are still stopped below.
     const abandoned = new Promise<TargetResult>((resolve) => {
@@ -140,6 +141,10 @@ async function drillOne(
     });
     result = await Promise.race([deps.drillTarget(target, context), abandoned]);
   } catch (error) {
+    // A configuration the drill cannot run with (no kubeconfig, a missing tool) is the caller's to fix.
+    if (error instanceof ActionError && (error.reason === 'bad-input' || error.reason === 'missing-tool')) {
+      fatal = error;
+    }
     const message = deps.masker.mask(error instanceof Error ? error.message : String(error));
     result = {
       name: target.name,
@@ -162,6 +167,7 @@ async function drillOne(
   });
   for (const leftover of leftovers)
     deps.log(deps.masker.mask(`cleanup of ${target.name} failed: ${leftover}`));
+  if (fatal) throw fatal;
   return result;
 }
 

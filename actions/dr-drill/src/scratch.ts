@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, trackGroup } from '../../lib/process-groups.js';
 
 type Undo = { what: string; run: () => Promise<void> | void };
 
@@ -33,7 +34,12 @@ export class Scratch {
 
   /** Registers a child process to be stopped: SIGTERM to its group, SIGKILL after `graceMs`. */
   track(child: ChildProcess, what: string, graceMs = 10_000): void {
-    this.onCleanup(`stop ${what}`, () => stopProcess(child, graceMs));
+    // Also stopped if the job is cancelled before the drill can clean up.
+    const untrack = trackGroup(child.pid);
+    this.onCleanup(`stop ${what}`, async () => {
+      await stopProcess(child, graceMs);
+      untrack();
+    });
   }
 
   /** Runs every cleanup step, newest first; returns the ones that failed (never throws). */
@@ -52,15 +58,11 @@ export class Scratch {
 }
 
 function signal(child: ChildProcess, sig: NodeJS.Signals) {
-  if (!child.pid) return;
+  signalGroup(child.pid, sig);
   try {
-    process.kill(-child.pid, sig);
+    child.kill(sig);
   } catch {
-    try {
-      child.kill(sig);
-    } catch {
-      // gone
-    }
+    // gone
   }
 }
 

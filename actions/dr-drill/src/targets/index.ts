@@ -16,7 +16,10 @@ export function drillTarget(options: { kubeconfig?: string }) {
         return drillVelero(target, {
           ...context,
           kube: loadKubeConfig(options.kubeconfig ? { path: options.kubeconfig } : {}),
-          ...(process.env.GITHUB_RUN_ID ? { runId: process.env.GITHUB_RUN_ID } : {}),
+          // A re-run attempt must not meet the namespaces of the one before, which may still be terminating.
+          ...(process.env.GITHUB_RUN_ID
+            ? { runId: `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? '1'}` }
+            : {}),
         });
     }
   };

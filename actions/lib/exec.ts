@@ -233,6 +233,15 @@ export async function execCommand(argv: string[], options: ExecOptions = {}): Pr
   };
 }
 
+/** The last `lines` non-empty lines of a log file, or a note that there is none. */
+export function tailOfFile(file: string, lines = 30): string {
+  try {
+    return lastLines(readFileSync(file, 'utf8'), lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 /** The last `count` non-empty lines of a file's text. */
 export function lastLines(text: string, count: number): string[] {
   return text

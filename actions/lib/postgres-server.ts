@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chownSync, closeSync, lchownSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ActionError } from './errors.js';
-import { execChecked, execCommand, findExecutable, isExecutableFile, lastLines } from './exec.js';
+import { execChecked, execCommand, findExecutable, isExecutableFile, tailOfFile } from './exec.js';
 import type { SecretMasker } from './secrets.js';
 
 /** The OS user PostgreSQL runs as when this process is root (created by Debian's postgresql-common). */
@@ -306,14 +306,6 @@ export function spawnPostgresServer(options: PostgresServerOptions): PostgresSer
       await exit;
     },
   };
-}
-
-export function tailOfFile(file: string, lines = 30): string {
-  try {
-    return lastLines(readFileSync(file, 'utf8'), lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 /** Whether the server behind `socketDir`:`port` accepts connections now (pg_isready). */

@@ -21,7 +21,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ActionError } from '../../../lib/errors.js';
-import { type ExecResult, execCommand, findExecutable, lastLines } from '../../../lib/exec.js';
+import { type ExecResult, execCommand, findExecutable, lastLines, tailOfFile } from '../../../lib/exec.js';
 import { freePort } from '../../../lib/free-port.js';
 import type { Check, DrillContext, EtcdTarget, TargetResult } from '../types.js';
 import { DrillFailure, errorText, failedWith, pause, phaseRunner, untilAborted } from './steps.js';
@@ -256,14 +256,6 @@ export function scanSnapshot(path: string): SnapshotScan {
 
 // ---------------------------------------------------------------------------------------------------------
 // The drill
-
-function tailOf(file: string, lines = 15): string {
-  try {
-    return lastLines(readFileSync(file, 'utf8'), lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 /** How a tool failed: its exit, and its `Error:`/panic line (a Go crash prints pages of goroutines after it). */
 function toolError(out: ExecResult): string {
@@ -584,12 +576,12 @@ async function startRestored(args: StartArgs): Promise<string> {
       if (Date.now() > deadline) {
         throw new DrillFailure(
           'restore-failed',
-          `The restored etcd did not become healthy within ${Math.round(args.timeoutMs / 1000)} s:\n${tailOf(logFile)}`,
+          `The restored etcd did not become healthy within ${Math.round(args.timeoutMs / 1000)} s:\n${tailOfFile(logFile, 15)}`,
         );
       }
       await pause(250, ctx.signal);
     }
-    const log = tailOf(logFile);
+    const log = tailOfFile(logFile, 15);
     if (attempt < 3 && /address already in use/i.test(log)) {
       ports.client = await freePort();
       ports.peer = await freePort();

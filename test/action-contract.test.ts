@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionNames, actionYmlProblems, requiredInputs } from './support/action-contract.js';
 import { repoRoot, runActionBundle } from './support/action-runner.js';
+import { tempDir } from './support/temp-dir.js';
 
 describe('the action.yml contract check', () => {
   it('accepts a well-formed action and names each defect of a bad one', () => {
     expect(actionYmlProblems(join(repoRoot, 'test/fixtures/runtime-probe/action.yml'))).toEqual([]);
-    const bad = join(mkdtempSync(join(tmpdir(), 'contract-')), 'action.yml');
+    const bad = join(tempDir('contract-'), 'action.yml');
     writeFileSync(
       bad,
       'name: x\ndescription: y\ninputs:\n  a:\n    required: false\n  b:\n    description: b\n    required: true\n    default: z\noutputs:\n  o: {}\nruns:\n  using: node20\n  main: index.js\n',

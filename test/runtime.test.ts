@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ncc from '@vercel/ncc';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runActionBundle } from './support/action-runner.js';
 import { startGitHubApi } from './support/github-api.js';
+import { tempDir } from './support/temp-dir.js';
 
 // The shared runtime, bundled and run the way the runner runs every action.
 const fixture = join(repoRoot, 'test/fixtures/runtime-probe');
@@ -12,7 +12,7 @@ let entry = '';
 
 beforeAll(async () => {
   const { code } = await ncc(join(fixture, 'src/main.ts'), { quiet: true, target: 'es2022' });
-  const dir = mkdtempSync(join(tmpdir(), 'runtime-probe-'));
+  const dir = tempDir('runtime-probe-');
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
   entry = join(dir, 'index.js');
   writeFileSync(entry, code);

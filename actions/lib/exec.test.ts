@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { ActionError } from './errors.js';
 import { execChecked, execCommand, findExecutable, neutraliseCommand, requireExecutable } from './exec.js';
 import { processMasker, SecretMasker } from './secrets.js';
@@ -61,7 +61,7 @@ describe('execCommand', () => {
   });
 
   it('stops the whole process group on timeout', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'exec-test-'));
+    const dir = tempDir('exec-test-');
     const marker = join(dir, 'child-survived');
     // The parent spawns a grandchild that would write a file after 1.5 s; both must be killed.
     const grandchild = `setTimeout(() => require('fs').writeFileSync(process.argv[1], 'x'), 1500)`;
@@ -118,7 +118,7 @@ describe('finding programs', () => {
   });
 
   it('writes log files where asked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'exec-logs-'));
+    const dir = tempDir('exec-logs-');
     const result = await execCommand([node, '-e', 'console.log(1)'], {
       logDir: dir,
       label: 'probe',

@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp-dir.js';
 import { SUMMARY_LIMIT_BYTES } from './markdown.js';
 import { SecretMasker } from './secrets.js';
 import { writeJobSummary } from './summary.js';
 
 const summaryFile = () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'summary-')), 'summary.md');
+  const path = join(tempDir('summary-'), 'summary.md');
   writeFileSync(path, '');
   return path;
 };

@@ -118,9 +118,12 @@ function filesUnder(dir: string): string[] {
 
 // Each run's runner folders are removed when the test process ends.
 const runHomes = new Set<string>();
-process.once('exit', () => {
+
+/** Removes the runner folders of every run so far (test/setup.ts calls it after each test file). */
+export function removeRunHomes(): void {
   for (const home of runHomes) rmSync(home, { recursive: true, force: true });
-});
+  runHomes.clear();
+}
 
 export async function runActionBundle(name: string, options: RunActionOptions = {}): Promise<ActionRun> {
   const entry = options.entry ?? join(repoRoot, 'actions', name, 'dist', 'index.js');

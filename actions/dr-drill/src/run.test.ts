@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitHubApi, startGitHubApi } from '../../../test/support/github-api.js';
+import { tempDir } from '../../../test/support/temp-dir.js';
 import { ActionError } from '../../lib/errors.js';
 import { createGitHubClient } from '../../lib/github/client.js';
 import { SecretMasker } from '../../lib/secrets.js';
@@ -15,7 +15,7 @@ import type { DrillContext, DrillTarget, TargetResult } from './types.js';
 // tests with real PostgreSQL and etcd.
 
 function workspace(dr: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'drill-run-'));
+  const root = tempDir('drill-run-');
   mkdirSync(join(root, 'environments'));
   // Reuse the committed dev environment and swap its dr: section, so the file stays valid as the schema grows.
   const dev = readFileSync(join(import.meta.dirname, '../../../environments/dev.yaml'), 'utf8');
@@ -36,7 +36,7 @@ const inputs = (over: Partial<DrillInputs> = {}): DrillInputs => ({
   environment: 'drilltest',
   targets: [],
   timeoutMs: 60_000,
-  reportDir: mkdtempSync(join(tmpdir(), 'drill-report-')),
+  reportDir: tempDir('drill-report-'),
   issueOnFailure: false,
   issueLabel: 'dr-drill',
   ...over,
@@ -63,7 +63,7 @@ afterEach(async () => {
 });
 
 function deps(root: string, script: Script, over: Partial<DrillDeps> = {}): DrillDeps {
-  scratchParent = mkdtempSync(join(tmpdir(), 'drill-scratch-'));
+  scratchParent = tempDir('drill-scratch-');
   return {
     root,
     now: () => Date.now(),

@@ -1,6 +1,7 @@
 // A real single-member etcd for tests, on free loopback client and peer ports, data in a fresh temp dir.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { singleMemberArgs } from '../../actions/lib/etcd-member.js';
 import { freePort } from './free-port.js';
 import {
   hasExited,
@@ -71,20 +72,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       const child = spawnDaemon(
         etcd,
         [
-          '--name',
-          name,
-          '--data-dir',
-          dataDir,
-          '--listen-client-urls',
-          clientUrl,
-          '--advertise-client-urls',
-          clientUrl,
-          '--listen-peer-urls',
-          peerUrl,
-          '--initial-advertise-peer-urls',
-          peerUrl,
-          '--initial-cluster',
-          `${name}=${peerUrl}`,
+          ...singleMemberArgs({ name, dataDir, clientUrl, peerUrl }),
           '--initial-cluster-state',
           'new',
           '--initial-cluster-token',

@@ -55,6 +55,23 @@ const pass: Script = async (target, ctx) => ({
   checks: [{ name: 'rows', ok: true, expected: '3', actual: '3' }],
 });
 
+const fail: Script = async (target, ctx) => ({
+  ...(await pass(target, ctx)),
+  ok: false,
+  failure: 'restore-failed',
+});
+
+/** A GitHub stand-in and a client for it; `attempts: 1` lets a test see a failure without retries. */
+async function github(attempts?: number) {
+  const stand = await startGitHubApi();
+  api = stand;
+  const gh = {
+    client: createGitHubClient({ token: 'test-token', apiUrl: stand.url, ...(attempts ? { attempts } : {}) }),
+    repo: { owner: 'spark', repo: 'spark-infra' },
+  };
+  return { stand, gh };
+}
+
 let scratchParent = '';
 let api: GitHubApi | undefined;
 afterEach(async () => {
@@ -190,47 +207,29 @@ describe('runDrill', () => {
   });
 
   it('opens one issue on failure, comments on the next failure, closes it on success', async () => {
-    api = await startGitHubApi();
-    const github = {
-      client: createGitHubClient({ token: 'test-token', apiUrl: api.url }),
-      repo: { owner: 'spark', repo: 'spark-infra' },
-    };
-    const fail: Script = async (target, ctx) => ({
-      ...(await pass(target, ctx)),
-      ok: false,
-      failure: 'restore-failed',
-    });
+    const { stand, gh } = await github();
     const root = workspace(DR);
-    const first = await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github }));
-    const second = await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github }));
+    const first = await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github: gh }));
+    const second = await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github: gh }));
     expect(first.issueUrl).toBeDefined();
     expect(second.issueUrl).toBe(first.issueUrl);
-    const third = await runDrill(inputs({ issueOnFailure: true }), deps(root, pass, { github }));
+    const third = await runDrill(inputs({ issueOnFailure: true }), deps(root, pass, { github: gh }));
     expect(third.issueUrl).toBe(first.issueUrl);
-    const drillIssues = api.state
+    const drillIssues = stand.state
       .repo('spark/spark-infra')
       .issues.filter((i) => i.labels.includes('dr-drill'));
     expect(drillIssues).toHaveLength(1);
     expect(drillIssues[0]?.state).toBe('closed');
-    expect(api.state.comments('spark/spark-infra', drillIssues[0]?.number ?? 0)).toHaveLength(2);
+    expect(stand.state.comments('spark/spark-infra', drillIssues[0]?.number ?? 0)).toHaveLength(2);
   });
 
   it('keeps its report and outputs when GitHub fails, and says so in the log', async () => {
-    api = await startGitHubApi();
-    const github = {
-      client: createGitHubClient({ token: 't', apiUrl: api.url, attempts: 1 }),
-      repo: { owner: 'spark', repo: 'spark-infra' },
-    };
-    api.state.failNext('GET', /\/issues$/, 500);
+    const { stand, gh } = await github(1);
+    stand.state.failNext('GET', /\/issues$/, 500);
     const logged: string[] = [];
-    const fail: Script = async (target, ctx) => ({
-      ...(await pass(target, ctx)),
-      ok: false,
-      failure: 'restore-failed',
-    });
     const outcome = await runDrill(
       inputs({ issueOnFailure: true }),
-      deps(workspace(DR), fail, { github, log: (line) => logged.push(line) }),
+      deps(workspace(DR), fail, { github: gh, log: (line) => logged.push(line) }),
     );
     expect(outcome.report.failureReason).toBe('restore-failed');
     expect(outcome.issueUrl).toBeUndefined();
@@ -238,36 +237,18 @@ describe('runDrill', () => {
   });
 
   it('closes the issue only after a drill of every target', async () => {
-    api = await startGitHubApi();
-    const github = {
-      client: createGitHubClient({ token: 't', apiUrl: api.url }),
-      repo: { owner: 'spark', repo: 'spark-infra' },
-    };
-    const fail: Script = async (target, ctx) => ({
-      ...(await pass(target, ctx)),
-      ok: false,
-      failure: 'restore-failed',
-    });
+    const { stand, gh } = await github();
     const root = workspace(DR);
-    await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github }));
-    await runDrill(inputs({ issueOnFailure: true, targets: ['etcd'] }), deps(root, pass, { github }));
-    expect(api.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['open']);
-    await runDrill(inputs({ issueOnFailure: true }), deps(root, pass, { github }));
-    expect(api.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['closed']);
+    await runDrill(inputs({ issueOnFailure: true }), deps(root, fail, { github: gh }));
+    await runDrill(inputs({ issueOnFailure: true, targets: ['etcd'] }), deps(root, pass, { github: gh }));
+    expect(stand.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['open']);
+    await runDrill(inputs({ issueOnFailure: true }), deps(root, pass, { github: gh }));
+    expect(stand.state.repo('spark/spark-infra').issues.map((i) => i.state)).toEqual(['closed']);
   });
 
   it('creates no issue when asked not to', async () => {
-    api = await startGitHubApi();
-    const github = {
-      client: createGitHubClient({ token: 't', apiUrl: api.url }),
-      repo: { owner: 'spark', repo: 'spark-infra' },
-    };
-    const fail: Script = async (target, ctx) => ({
-      ...(await pass(target, ctx)),
-      ok: false,
-      failure: 'restore-failed',
-    });
-    await runDrill(inputs({ issueOnFailure: false }), deps(workspace(DR), fail, { github }));
-    expect(api.requests).toEqual([]);
+    const { stand, gh } = await github();
+    await runDrill(inputs({ issueOnFailure: false }), deps(workspace(DR), fail, { github: gh }));
+    expect(stand.requests).toEqual([]);
   });
 });

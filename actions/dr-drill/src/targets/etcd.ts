@@ -21,6 +21,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ActionError } from '../../../lib/errors.js';
+import { singleMemberArgs } from '../../../lib/etcd-member.js';
 import { type ExecResult, execCommand, findExecutable, lastLines, tailOfFile } from '../../../lib/exec.js';
 import { freePort } from '../../../lib/free-port.js';
 import type { Check, DrillContext, EtcdTarget, TargetResult } from '../types.js';
@@ -606,26 +607,11 @@ function spawnEtcd(
     const env: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env))
       if (!/^ETCD(CTL|UTL)?_/.test(key)) env[key] = value;
-    const child = spawn(
-      etcd,
-      [
-        '--name',
-        'drill',
-        '--data-dir',
-        dataDir,
-        '--listen-client-urls',
-        clientUrl,
-        '--advertise-client-urls',
-        clientUrl,
-        '--listen-peer-urls',
-        peerUrl,
-        '--initial-advertise-peer-urls',
-        peerUrl,
-        '--initial-cluster',
-        `drill=${peerUrl}`,
-      ],
-      { env, detached: true, stdio: ['ignore', log, log] },
-    );
+    const child = spawn(etcd, singleMemberArgs({ name: 'drill', dataDir, clientUrl, peerUrl }), {
+      env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
     child.on('error', () => {}); // reported by the caller's own listener
     return child;
   } finally {

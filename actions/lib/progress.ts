@@ -1,5 +1,5 @@
 /**
- * Progress on long work: a log group per phase, and a status line at least every 30 s while waiting, so a
+ * Progress on long work: a status line at least every 30 s while waiting, so a
  * person watching the run always sees that it is alive and what it waits for.
  */
 import * as core from '@actions/core';
@@ -29,16 +29,4 @@ export async function withHeartbeat<T>(
   } finally {
     clearInterval(timer);
   }
-}
-
-/** A collapsible log group for one phase; the phase's duration is logged at its end. */
-export async function phase<T>(name: string, work: () => Promise<T>, clock: Clock = systemClock): Promise<T> {
-  return core.group(name, async () => {
-    const started = clock.now();
-    try {
-      return await work();
-    } finally {
-      core.info(`${name}: ${formatDuration(clock.now() - started)}`);
-    }
-  });
 }

@@ -24,7 +24,7 @@ export interface ActionResult {
   failure?: ActionError;
 }
 
-export function failureSummary(action: string, error: ActionError): string {
+function failureSummary(action: string, error: ActionError): string {
   const lines = [
     `### ❌ ${action} failed`,
     '',

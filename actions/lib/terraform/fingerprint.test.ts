@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { changeOf, samplePlan } from '../../../test/fixtures/terraform/sample-plan.js';
 import { canonicalJson, changeLines, comparePlans, planFingerprint } from './fingerprint.js';
 import { parsePlan } from './plan-json.js';
-import { samplePlan } from './plan-json.test.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every level and drops undefined', () => {
@@ -23,10 +23,10 @@ describe('planFingerprint', () => {
 
   it('changes with a visible value, an action or an address', () => {
     const value = samplePlan();
-    (value.resource_changes[1]?.change as { after: { input: string } }).after.input = 'c';
+    changeOf(value, 1).after.input = 'c';
     expect(planFingerprint(parsePlan(value))).not.toBe(planFingerprint(base));
     const action = samplePlan();
-    (action.resource_changes[0]?.change as { actions: string[] }).actions = ['delete', 'create'];
+    changeOf(action, 0).actions = ['delete', 'create'];
     expect(planFingerprint(parsePlan(action))).not.toBe(planFingerprint(base));
   });
 
@@ -41,8 +41,8 @@ describe('comparePlans', () => {
     const reviewed = changeLines(parsePlan(samplePlan()));
     const changed = samplePlan();
     changed.resource_changes = changed.resource_changes.filter((r) => r.address !== 'terraform_data.gone');
-    (changed.resource_changes[0]?.change as { actions: string[] }).actions = ['delete', 'create'];
-    (changed.resource_changes[1]?.change as { after: { input: string } }).after.input = 'c';
+    changeOf(changed, 0).actions = ['delete', 'create'];
+    changeOf(changed, 1).after.input = 'c';
     changed.resource_changes.push({
       address: 'terraform_data.new',
       mode: 'managed',

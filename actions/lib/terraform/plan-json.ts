@@ -243,3 +243,20 @@ export function localAddress(change: Pick<ResourceChange, 'address' | 'moduleAdd
     ? change.address.slice(change.moduleAddress.length + 1)
     : change.address;
 }
+
+/** The top-level attributes whose (redacted) values differ between before and after. */
+export function changedAttributes(change: Pick<ResourceChange, 'before' | 'after'>): string[] {
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  const before = isMap(change.before) ? change.before : {};
+  const after = isMap(change.after) ? change.after : {};
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])).sort();
+}
+
+/** `[["disk", 0, "size"]]` → `disk[0].size`. */
+export function formatPath(path: ReadonlyArray<string | number>): string {
+  return path
+    .map((step, i) => (typeof step === 'number' ? `[${step}]` : i === 0 ? step : `.${step}`))
+    .join('');
+}

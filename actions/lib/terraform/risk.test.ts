@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { samplePlan } from '../../../test/fixtures/terraform/sample-plan.js';
 import { parsePlan } from './plan-json.js';
-import { samplePlan } from './plan-json.test.js';
 import { instanceKeys, protectedChanges, riskOf } from './risk.js';
 
 describe('instanceKeys', () => {

@@ -36423,7 +36423,7 @@ function comparePlans(reviewed, now) {
 // EXTERNAL MODULE: ./actions/lib/terraform/inputs.ts
 var terraform_inputs = __nccwpck_require__(9908);
 // EXTERNAL MODULE: ./actions/lib/secrets.ts + 1 modules
-var secrets = __nccwpck_require__(5466);
+var lib_secrets = __nccwpck_require__(5466);
 // EXTERNAL MODULE: ./actions/lib/terraform/backend-config.ts
 var backend_config = __nccwpck_require__(9180);
 // EXTERNAL MODULE: ./actions/lib/exec.ts + 2 modules
@@ -36747,6 +36747,22 @@ function collectScalars(value, found) {
     else if (typeof value === 'string' && value !== '')
         found.add(value);
 }
+/**
+ * `value` with `mask` applied to every string in it. Terraform does not carry every sensitive mark
+ * everywhere (an attribute computed from a sensitive one, such as terraform_data's `output`, is stored
+ * unmarked in the state), so after redacting by marks, the known sensitive values are masked wherever else
+ * they occur.
+ */
+function maskStrings(value, mask) {
+    if (typeof value === 'string')
+        return mask(value);
+    if (Array.isArray(value))
+        return value.map((item) => maskStrings(item, mask));
+    if (value !== null && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskStrings(v, mask)]));
+    }
+    return value;
+}
 
 ;// CONCATENATED MODULE: ./actions/lib/terraform/plan-json.ts
 /**
@@ -36755,6 +36771,7 @@ function collectScalars(value, found) {
  * documents are used; unknown fields are ignored, and an action list this code does not know is kept as
  * `other` (counted and shown) instead of failing, so a newer Terraform cannot break the parser silently.
  */
+
 
 
 const COUNTED_KINDS = ['create', 'update', 'replace', 'destroy', 'import', 'move', 'forget'];
@@ -36902,6 +36919,13 @@ function parsePlan(input) {
         });
     }
     outputs.sort((a, b) => a.name.localeCompare(b.name));
+    // Values derived from a sensitive one are not always marked: mask the known ones wherever they occur.
+    const masker = new lib_secrets/* SecretMasker */.M2(secrets);
+    const mask = (text) => masker.mask(text);
+    for (const change of [...changes, ...drift, ...outputs]) {
+        change.before = maskStrings(change.before, mask);
+        change.after = maskStrings(change.after, mask);
+    }
     const counts = countChanges(changes);
     return {
         formatVersion,
@@ -36969,8 +36993,11 @@ function redactValues(values) {
     }
     redactModule(values.root_module);
 }
-/** Redacts `plan` (parsed `terraform show -json` output) in place and returns it. */
-function redactPlanJson(plan) {
+/**
+ * Redacts `plan` (parsed `terraform show -json` output) by Terraform's sensitive marks, then masks the known
+ * sensitive values (`mask`) in every string left, since derived values are not always marked.
+ */
+function redactPlanJson(plan, mask) {
     for (const key of ['resource_changes', 'resource_drift']) {
         for (const entry of Array.isArray(plan[key]) ? plan[key] : [])
             if (redact_plan_isObject(entry))
@@ -36991,7 +37018,7 @@ function redactPlanJson(plan) {
                 variable.value = SENSITIVE;
         }
     }
-    return plan;
+    return maskStrings(plan, mask);
 }
 
 // EXTERNAL MODULE: ./actions/lib/postgres-server.ts
@@ -37131,7 +37158,7 @@ async function makePlan(inputs, deps, options = {}) {
         log: deps.log,
         ...(deps.signal ? { signal: deps.signal } : {}),
     });
-    const files = (0,secrets/* createSecretFiles */.wr)();
+    const files = (0,lib_secrets/* createSecretFiles */.wr)();
     const dispose = () => terraform.forgetBackendSettings();
     try {
         let backendFile;
@@ -37166,7 +37193,9 @@ async function makePlan(inputs, deps, options = {}) {
             deps.secret(secret);
         }
         const jsonPlanPath = (0,external_node_path_.join)(deps.outDir, 'plan.json');
-        (0,external_node_fs_.writeFileSync)(jsonPlanPath, JSON.stringify(redactPlanJson(raw)), { mode: 0o600 });
+        (0,external_node_fs_.writeFileSync)(jsonPlanPath, JSON.stringify(redactPlanJson(raw, (text) => deps.masker.mask(text))), {
+            mode: 0o600,
+        });
         const showText = deps.masker.mask((0,external_node_fs_.readFileSync)(await terraform.show(planPath, false), 'utf8'));
         return {
             plan,
@@ -44487,13 +44516,14 @@ async function runAction(action, main, source = environmentInputs) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  M2: () => (/* binding */ SecretMasker),
   wr: () => (/* binding */ createSecretFiles),
   JQ: () => (/* binding */ processMasker),
   X5: () => (/* binding */ runnerTemp),
   Bm: () => (/* binding */ secretParts)
 });
 
-// UNUSED EXPORTS: MASK, SecretMasker
+// UNUSED EXPORTS: MASK
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { samplePlan } from '../../../test/fixtures/terraform/sample-plan.js';
+import { changeOf, samplePlan } from '../../../test/fixtures/terraform/sample-plan.js';
 import { isDestructive, kindOf, localAddress, parsePlan } from './plan-json.js';
 import { SENSITIVE, UNKNOWN } from './redact.js';
 
@@ -51,6 +51,15 @@ describe('parsePlan', () => {
 
   it('collects the sensitive values for masking: variables, attributes and outputs', () => {
     expect([...plan.secrets].sort()).toEqual(['hunter1-old', 'hunter2-planted']);
+  });
+
+  it('masks a known sensitive value where Terraform did not mark it, as in a derived attribute', () => {
+    const raw = samplePlan();
+    const a = changeOf(raw, 0);
+    a.before = { ...(a.before as object), output: { pw: 'hunter1-old' } };
+    const masked = parsePlan(raw).changes.find((c) => c.address === 'terraform_data.a');
+    expect(JSON.stringify(masked?.before)).not.toContain('hunter1-old');
+    expect(masked?.before).toMatchObject({ output: { pw: '***' } });
   });
 
   it('keeps the replace reason and paths', () => {

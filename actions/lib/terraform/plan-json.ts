@@ -5,7 +5,8 @@
  * `other` (counted and shown) instead of failing, so a newer Terraform cannot break the parser silently.
  */
 import { ActionError } from '../errors.js';
-import { redactValue, sensitiveValues } from './redact.js';
+import { SecretMasker } from '../secrets.js';
+import { maskStrings, redactValue, sensitiveValues } from './redact.js';
 
 export type ChangeKind = 'create' | 'update' | 'replace' | 'destroy' | 'forget' | 'read' | 'no-op' | 'other';
 
@@ -223,6 +224,13 @@ export function parsePlan(input: string | unknown): Plan {
     });
   }
   outputs.sort((a, b) => a.name.localeCompare(b.name));
+  // Values derived from a sensitive one are not always marked: mask the known ones wherever they occur.
+  const masker = new SecretMasker(secrets);
+  const mask = (text: string) => masker.mask(text);
+  for (const change of [...changes, ...drift, ...outputs]) {
+    change.before = maskStrings(change.before, mask);
+    change.after = maskStrings(change.after, mask);
+  }
   const counts = countChanges(changes);
   return {
     formatVersion,

@@ -143,7 +143,9 @@ export async function makePlan(
       deps.secret(secret);
     }
     const jsonPlanPath = join(deps.outDir, 'plan.json');
-    writeFileSync(jsonPlanPath, JSON.stringify(redactPlanJson(raw)), { mode: 0o600 });
+    writeFileSync(jsonPlanPath, JSON.stringify(redactPlanJson(raw, (text) => deps.masker.mask(text))), {
+      mode: 0o600,
+    });
     const showText = deps.masker.mask(readFileSync(await terraform.show(planPath, false), 'utf8'));
     return {
       plan,

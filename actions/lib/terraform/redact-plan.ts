@@ -3,7 +3,7 @@
  * marks sensitive (in changes, drift, outputs, planned values, prior state and the root module's sensitive
  * variables) is replaced by a placeholder. The binary plan file itself still holds them.
  */
-import { redactValue, SENSITIVE } from './redact.js';
+import { maskStrings, redactValue, SENSITIVE } from './redact.js';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -30,8 +30,11 @@ function redactValues(values: unknown) {
   redactModule(values.root_module);
 }
 
-/** Redacts `plan` (parsed `terraform show -json` output) in place and returns it. */
-export function redactPlanJson(plan: Json): Json {
+/**
+ * Redacts `plan` (parsed `terraform show -json` output) by Terraform's sensitive marks, then masks the known
+ * sensitive values (`mask`) in every string left, since derived values are not always marked.
+ */
+export function redactPlanJson(plan: Json, mask: (text: string) => string): Json {
   for (const key of ['resource_changes', 'resource_drift']) {
     for (const entry of Array.isArray(plan[key]) ? plan[key] : [])
       if (isObject(entry)) redactChange(entry.change);
@@ -51,5 +54,5 @@ export function redactPlanJson(plan: Json): Json {
         variable.value = SENSITIVE;
     }
   }
-  return plan;
+  return maskStrings(plan, mask) as Json;
 }

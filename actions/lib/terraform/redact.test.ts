@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactValue, SENSITIVE, sensitiveValues, UNKNOWN } from './redact.js';
+import { maskStrings, redactValue, SENSITIVE, sensitiveValues, UNKNOWN } from './redact.js';
 
 describe('redactValue', () => {
   it('replaces sensitive parts and keeps the rest', () => {
@@ -40,5 +40,14 @@ describe('sensitiveValues', () => {
   it('collects nothing without marks', () => {
     expect(sensitiveValues({ a: 'b' }, false).size).toBe(0);
     expect(sensitiveValues({ a: 'b' }, {}).size).toBe(0);
+  });
+});
+
+describe('maskStrings', () => {
+  it('masks every string, keys and other values untouched', () => {
+    const mask = (text: string) => text.replaceAll('hunter2', '***');
+    expect(maskStrings({ hunter2: ['x hunter2 y', 5, null, { k: 'hunter2' }] }, mask)).toEqual({
+      hunter2: ['x *** y', 5, null, { k: '***' }],
+    });
   });
 });

@@ -73,3 +73,18 @@ function collectScalars(value: unknown, found: Set<string>) {
   else if (typeof value === 'object') for (const item of Object.values(value)) collectScalars(item, found);
   else if (typeof value === 'string' && value !== '') found.add(value);
 }
+
+/**
+ * `value` with `mask` applied to every string in it. Terraform does not carry every sensitive mark
+ * everywhere (an attribute computed from a sensitive one, such as terraform_data's `output`, is stored
+ * unmarked in the state), so after redacting by marks, the known sensitive values are masked wherever else
+ * they occur.
+ */
+export function maskStrings(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((item) => maskStrings(item, mask));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskStrings(v, mask)]));
+  }
+  return value;
+}

@@ -204,6 +204,21 @@ describe('apply-infra', () => {
     expect(await storedState()).toBeUndefined();
   }, 180_000);
 
+  it('does not trust a plan comment that someone else wrote', async () => {
+    const marker = comments(PR)[0]?.body.split('\n')[0] ?? '';
+    expect(marker).toContain('"fingerprint"');
+    const forged = api.state.addPull(REPO, {
+      headSha: '9a'.repeat(20),
+      mergedAt: new Date().toISOString(),
+      mergeCommitSha: '9b'.repeat(20),
+      comments: [{ body: `${marker}\nLooks good`, user: 'mallory' }],
+    });
+    const result = await applyOnPush('9b'.repeat(20));
+    expect(result.outputs['failure-reason']).toBe('no-reviewed-plan');
+    expect(result.log).toContain(`PR #${forged.number} has no plan comment for production`);
+    expect(await storedState()).toBeUndefined();
+  }, 180_000);
+
   it('applies the reviewed plan on merge and writes outputs and the inventory', async () => {
     merge(PR, MERGE);
     const result = await applyOnPush(MERGE);
@@ -225,6 +240,9 @@ describe('apply-infra', () => {
     );
     expect(report?.body).toContain('Applied');
     expect(JSON.parse((await storedState()) as string).resources.length).toBeGreaterThan(0);
+    // The backend settings (with the connection string) are not left in the runner's workspace.
+    expect(existsSync(join(workspace, 'terraform/fixture/.terraform/terraform.tfstate'))).toBe(false);
+    expect(existsSync(join(workspace, 'terraform/fixture/.terraform'))).toBe(true);
     expectNoSecrets(result);
   }, 180_000);
 

@@ -39646,6 +39646,7 @@ async function runPlanInfra(inputs, deps) {
     const { plan } = planned;
     const hits = protectedChanges(plan.changes, environment.hosts.filter((h) => h.protected).map((h) => h.name));
     const risk = riskOf(plan, hits);
+    deps.log(`Fingerprint ${planned.fingerprint}, risk ${risk}.`);
     const outputs = {
         changes: plan.hasChanges,
         'to-add': plan.counts.create,

@@ -63,6 +63,7 @@ export async function runPlanInfra(inputs: PlanInfraInputs, deps: PlanInfraDeps)
     environment.hosts.filter((h) => h.protected).map((h) => h.name),
   );
   const risk = riskOf(plan, hits);
+  deps.log(`Fingerprint ${planned.fingerprint}, risk ${risk}.`);
   const outputs: Record<string, string | number | boolean> = {
     changes: plan.hasChanges,
     'to-add': plan.counts.create,

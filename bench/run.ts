@@ -6,7 +6,13 @@ import { execCommand } from '../actions/lib/exec.js';
 import { COMMENT_LIMIT, codeBlock, details, fitToBudget } from '../actions/lib/markdown.js';
 import { SecretMasker } from '../actions/lib/secrets.js';
 import { benchDrill } from './dr-drill.js';
-import { type BenchCase, measure } from './measure.js';
+import { type BenchCase, type BenchResult, measure } from './measure.js';
+import { benchPlanRender, type PlanRenderResult } from './plan-render.js';
+
+// --only=<prefix>: run only the benchmarks whose name starts with it (exec, markdown, secrets, plan-render, dr-drill).
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const wanted = (name: string) => only === undefined || name.startsWith(only);
+const quick = process.argv.includes('--quick');
 
 const LINES = 200_000;
 const producer = `const l = 'x'.repeat(60); for (let i = 0; i < ${LINES}; i++) process.stdout.write(i + ' ' + l + '\\n')`;
@@ -77,13 +83,15 @@ const cases: BenchCase[] = [
   },
 ];
 
-const results = [];
-for (const c of cases) {
+const results: Array<BenchResult | PlanRenderResult> = [];
+for (const c of cases.filter((k) => wanted(k.name))) {
   const r = await measure(c);
   results.push(r);
   console.log(
     `${r.name}\n  ${r.subjectMs.toFixed(1)} ms vs ${r.referenceMs.toFixed(1)} ms (${r.reference}) → ratio ${r.ratio.toFixed(2)}`,
   );
 }
+// With --quick, the plan has only creates: planning updates of 10,000 resources takes Terraform minutes.
+if (wanted('plan-render')) results.push(await benchPlanRender(quick ? 'create' : 'update'));
 if (process.argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
-if (!process.argv.includes('--quick')) await benchDrill();
+if (!quick && wanted('dr-drill')) await benchDrill();

@@ -35438,40 +35438,17 @@ function readInputs(inputs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
-/* harmony import */ var _lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5359);
-/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7969);
-/* harmony import */ var _lib_secrets_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5466);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(4202);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1834);
+/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7969);
+/* harmony import */ var _lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6942);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4202);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1834);
 
 
 
 
-
-
-await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_5__/* .ACTION */ .h, async ({ inputs, masker }) => {
-    const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .readInputs */ .K)(inputs);
-    const url = (0,_lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .runUrl */ .Vp)();
-    return (0,_run_js__WEBPACK_IMPORTED_MODULE_5__/* .runApplyInfra */ .G)(parsed, {
-        root: process.env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: (0,_lib_secrets_js__WEBPACK_IMPORTED_MODULE_3__/* .runnerTemp */ .X5)(),
-        masker,
-        secret: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq,
-        log: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq,
-        warn: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e,
-        group: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .group */ .Os,
-        ...(parsed.githubToken
-            ? {
-                github: {
-                    client: (0,_lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .createGitHubClient */ .LX)({ token: parsed.githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq }),
-                    repo: (0,_lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .repoFromEnv */ .K)(),
-                },
-            }
-            : {}),
-        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
-        ...(url ? { runUrl: url } : {}),
-    });
+await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_3__/* .ACTION */ .h, async ({ inputs, masker }) => {
+    const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .readInputs */ .K)(inputs);
+    return (0,_run_js__WEBPACK_IMPORTED_MODULE_3__/* .runApplyInfra */ .G)(parsed, (0,_lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerDeps */ .k)(masker, parsed.githubToken));
 });
 
 __webpack_async_result__();
@@ -36332,6 +36309,8 @@ function firstLine(message) {
 var lib_github = __nccwpck_require__(5359);
 // EXTERNAL MODULE: ./actions/lib/markdown.ts
 var markdown = __nccwpck_require__(4269);
+// EXTERNAL MODULE: ./actions/lib/terraform/action-deps.ts
+var action_deps = __nccwpck_require__(6942);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./actions/lib/terraform/fingerprint.ts
@@ -37498,6 +37477,7 @@ async function findReviewedPlan(options) {
 
 
 
+
 const ACTION = 'apply-infra';
 /** Failures that stop before anything is applied, by design. */
 const REFUSALS = ['plan-changed', 'no-reviewed-plan', 'protected-destroy'];
@@ -37544,8 +37524,7 @@ async function runApplyInfra(inputs, deps) {
         'outputs-path': '',
         'inventory-path': '',
     };
-    const outDir = (0,external_node_path_.join)(deps.runnerTemp, ACTION, `${inputs.environment}-${inputs.workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`);
-    (0,external_node_fs_.mkdirSync)(outDir, { recursive: true, mode: 0o700 });
+    const outDir = (0,action_deps/* outputDir */.T)(deps, ACTION, inputs.environment, inputs.workingDirectory);
     let failure;
     let planned;
     try {
@@ -44600,6 +44579,59 @@ function createSecretFiles(parent = runnerTemp()) {
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
+}
+
+
+/***/ }),
+
+/***/ 6942:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ outputDir),
+/* harmony export */   k: () => (/* binding */ runnerDeps)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6257);
+/* harmony import */ var _github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5359);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5466);
+/**
+ * What plan-infra and apply-infra both get from the runner: the workspace, RUNNER_TEMP, logging, the
+ * GitHub client, the commit and the run's URL; and where each puts its files.
+ */
+
+
+
+
+
+/** The deps from the runner's environment, as each main.ts needs them. */
+function runnerDeps(masker, githubToken) {
+    const url = (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runUrl */ .Vp)();
+    return {
+        root: process.env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .runnerTemp */ .X5)(),
+        masker,
+        secret: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq,
+        log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq,
+        warn: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e,
+        group: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os,
+        ...(githubToken
+            ? {
+                github: { client: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .createGitHubClient */ .LX)({ token: githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq }), repo: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .repoFromEnv */ .K)() },
+            }
+            : {}),
+        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
+        ...(url ? { runUrl: url } : {}),
+    };
+}
+/** A private folder per action, environment and root module under RUNNER_TEMP for the plan and its outputs. */
+function outputDir(deps, action, environment, workingDirectory) {
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(deps.runnerTemp, action, `${environment}-${workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    return dir;
 }
 
 

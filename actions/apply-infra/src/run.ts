@@ -3,26 +3,21 @@
  * again, and applies that new saved plan only when its fingerprint is the reviewed one; then it writes the
  * outputs (sensitive ones redacted) and the Ansible inventory, and reports on the PR and in the job summary.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironment } from '../../lib/environments/index.js';
 import { ActionError, toActionError } from '../../lib/errors.js';
-import {
-  commentBodyBudget,
-  type GitHubClient,
-  type RepoRef,
-  upsertPullRequestComment,
-} from '../../lib/github/index.js';
+import { commentBodyBudget, upsertPullRequestComment } from '../../lib/github/index.js';
 import { SUMMARY_LIMIT_BYTES } from '../../lib/markdown.js';
+import {
+  outputDir,
+  type TerraformActionDeps,
+  type TerraformActionOutcome,
+} from '../../lib/terraform/action-deps.js';
 import type { Terraform } from '../../lib/terraform/cli.js';
 import { comparePlans } from '../../lib/terraform/fingerprint.js';
 import { planCommentKey } from '../../lib/terraform/inputs.js';
-import {
-  makePlan,
-  type PlannedChange,
-  type PlanningDeps,
-  terraformFailure,
-} from '../../lib/terraform/planning.js';
+import { makePlan, type PlannedChange, terraformFailure } from '../../lib/terraform/planning.js';
 import { SENSITIVE } from '../../lib/terraform/redact.js';
 import { protectedChanges } from '../../lib/terraform/risk.js';
 import type { ApplyInfraInputs } from './inputs.js';
@@ -34,20 +29,6 @@ export const ACTION = 'apply-infra';
 
 /** Failures that stop before anything is applied, by design. */
 const REFUSALS: string[] = ['plan-changed', 'no-reviewed-plan', 'protected-destroy'];
-
-export interface ApplyInfraDeps extends Omit<PlanningDeps, 'outDir'> {
-  runnerTemp: string;
-  github?: { client: GitHubClient; repo: RepoRef };
-  sha?: string;
-  runUrl?: string;
-  warn: (message: string) => void;
-}
-
-export interface ApplyInfraOutcome {
-  outputs: Record<string, string | number | boolean>;
-  summary: string;
-  failure?: ActionError;
-}
 
 interface TerraformOutput {
   value: unknown;
@@ -88,8 +69,8 @@ function refuseChanged(reviewed: ReviewedPlan, planned: PlannedChange, report: A
 
 export async function runApplyInfra(
   inputs: ApplyInfraInputs,
-  deps: ApplyInfraDeps,
-): Promise<ApplyInfraOutcome> {
+  deps: TerraformActionDeps,
+): Promise<TerraformActionOutcome> {
   const environment = await loadEnvironment(inputs.environment, { root: deps.root });
   const report: ApplyReport = {
     status: 'refused',
@@ -103,12 +84,7 @@ export async function runApplyInfra(
     'outputs-path': '',
     'inventory-path': '',
   };
-  const outDir = join(
-    deps.runnerTemp,
-    ACTION,
-    `${inputs.environment}-${inputs.workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`,
-  );
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const outDir = outputDir(deps, ACTION, inputs.environment, inputs.workingDirectory);
 
   let failure: ActionError | undefined;
   let planned: PlannedChange | undefined;

@@ -2,24 +2,25 @@
  * plan-infra: plans one environment, judges the risk, and reports: a PR comment upserted by marker (on
  * pull requests), the job summary (always), and in drift mode one issue per environment kept in step.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadEnvironment } from '../../lib/environments/index.js';
 import { ActionError } from '../../lib/errors.js';
 import {
   addLabels,
   commentBodyBudget,
   type EventPullRequest,
-  type GitHubClient,
-  type RepoRef,
   reportFailureIssue,
   resolveFailureIssue,
   upsertPullRequestComment,
 } from '../../lib/github/index.js';
 import { COMMENT_LIMIT, SUMMARY_LIMIT_BYTES } from '../../lib/markdown.js';
+import {
+  outputDir,
+  type TerraformActionDeps,
+  type TerraformActionOutcome,
+} from '../../lib/terraform/action-deps.js';
 import { planCommentKey } from '../../lib/terraform/inputs.js';
 import { PLAN_COMMENT_ACTION, planMarker } from '../../lib/terraform/plan-marker.js';
-import { makePlan, type PlanningDeps } from '../../lib/terraform/planning.js';
+import { makePlan } from '../../lib/terraform/planning.js';
 import { protectedChanges, riskOf } from '../../lib/terraform/risk.js';
 import { type PlanView, renderPlan } from './comment.js';
 import { driftLabel, driftReport, hasDrift } from './drift.js';
@@ -27,33 +28,18 @@ import type { PlanInfraInputs } from './inputs.js';
 
 export const ACTION = PLAN_COMMENT_ACTION;
 
-export interface PlanInfraDeps extends Omit<PlanningDeps, 'outDir'> {
-  runnerTemp: string;
-  github?: { client: GitHubClient; repo: RepoRef };
+export interface PlanInfraDeps extends TerraformActionDeps {
   pullRequest?: EventPullRequest;
-  sha?: string;
-  runUrl?: string;
-  warn: (message: string) => void;
 }
 
-export interface PlanInfraOutcome {
-  outputs: Record<string, string | number | boolean>;
-  summary: string;
-  failure?: ActionError;
-}
-
-function outDirFor(runnerTemp: string, inputs: PlanInfraInputs): string {
-  const slug = `${inputs.environment}-${inputs.workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`;
-  const dir = join(runnerTemp, ACTION, slug);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-export async function runPlanInfra(inputs: PlanInfraInputs, deps: PlanInfraDeps): Promise<PlanInfraOutcome> {
+export async function runPlanInfra(
+  inputs: PlanInfraInputs,
+  deps: PlanInfraDeps,
+): Promise<TerraformActionOutcome> {
   const environment = await loadEnvironment(inputs.environment, { root: deps.root });
   const planned = await makePlan(
     inputs,
-    { ...deps, outDir: outDirFor(deps.runnerTemp, inputs) },
+    { ...deps, outDir: outputDir(deps, ACTION, inputs.environment, inputs.workingDirectory) },
     { refreshOnly: false },
   );
   planned.dispose();
@@ -151,7 +137,7 @@ async function reportDrift(
   deps: PlanInfraDeps,
   plan: Awaited<ReturnType<typeof makePlan>>['plan'],
   outputs: Record<string, string | number | boolean>,
-): Promise<PlanInfraOutcome> {
+): Promise<TerraformActionOutcome> {
   const drifted = hasDrift(plan);
   const view = {
     environment: inputs.environment,

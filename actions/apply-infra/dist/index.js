@@ -35438,17 +35438,17 @@ function readInputs(inputs) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7969);
-/* harmony import */ var _lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6942);
+/* harmony import */ var _lib_action_deps_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7961);
+/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7969);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4202);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1834);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2823);
 
 
 
 
-await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_3__/* .ACTION */ .h, async ({ inputs, masker }) => {
+await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_3__/* .ACTION */ .h, async ({ inputs, masker }) => {
     const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .readInputs */ .K)(inputs);
-    return (0,_run_js__WEBPACK_IMPORTED_MODULE_3__/* .runApplyInfra */ .G)(parsed, (0,_lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerDeps */ .k)(masker, parsed.githubToken));
+    return (0,_run_js__WEBPACK_IMPORTED_MODULE_3__/* .runApplyInfra */ .G)(parsed, (0,_lib_action_deps_js__WEBPACK_IMPORTED_MODULE_0__/* .runnerDeps */ .k)(masker, parsed.githubToken));
 });
 
 __webpack_async_result__();
@@ -35456,7 +35456,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1834:
+/***/ 2823:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35470,14 +35470,72 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: ./actions/lib/action-deps.ts
+var action_deps = __nccwpck_require__(7961);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./actions/lib/duration.ts
-var duration = __nccwpck_require__(1428);
 // EXTERNAL MODULE: ./actions/lib/errors.ts
 var lib_errors = __nccwpck_require__(2863);
+;// CONCATENATED MODULE: ./actions/lib/ansible-inventory.ts
+/**
+ * The Ansible inventory made from hosts (name → { ip, role, groups }: the root module's `hosts` output, or an
+ * environment file's hosts): every
+ * host under `all.hosts` with `ansible_host`, and one group per role and per extra group. Group names are
+ * made valid for Ansible (letters, digits and underscores: `control-plane` → `control_plane`).
+ */
+
+
+function ansibleGroupName(name) {
+    const cleaned = name.replace(/[^A-Za-z0-9_]/g, '_');
+    return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+/** Reads the `hosts` output's value; throws when it does not have the documented shape. */
+function parseHostsOutput(value) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new lib_errors/* ActionError */.lZ('bad-output', "The root module's `hosts` output is not a map of host name to { ip, role, groups }.");
+    }
+    const hosts = {};
+    for (const [name, raw] of Object.entries(value)) {
+        const host = raw;
+        if (!host || typeof host.ip !== 'string' || typeof host.role !== 'string') {
+            throw new lib_errors/* ActionError */.lZ('bad-output', `The \`hosts\` output's entry '${name}' has no string ip and role.`);
+        }
+        const groups = Array.isArray(host.groups)
+            ? host.groups.filter((g) => typeof g === 'string')
+            : [];
+        hosts[name] = { ip: host.ip, role: host.role, groups };
+    }
+    return hosts;
+}
+/** `source` says where the hosts came from, for the file's header. */
+function inventoryYaml(hosts, environment, source = `the Terraform output \`hosts\` of ${environment}`) {
+    const names = Object.keys(hosts).sort();
+    const groups = new Map();
+    for (const name of names) {
+        const host = hosts[name];
+        for (const group of new Set([host.role, ...host.groups].map(ansibleGroupName))) {
+            groups.set(group, [...(groups.get(group) ?? []), name]);
+        }
+    }
+    const inventory = {
+        all: {
+            vars: { spark_environment: environment },
+            hosts: Object.fromEntries(names.map((name) => [name, { ansible_host: hosts[name].ip }])),
+            children: Object.fromEntries([...groups.keys()]
+                .sort()
+                .map((group) => [
+                group,
+                { hosts: Object.fromEntries((groups.get(group) ?? []).map((name) => [name, null])) },
+            ])),
+        },
+    };
+    return `# Generated from ${source}.\n${(0,dist/* stringify */.As)(inventory, { nullStr: '' })}`;
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: ./actions/lib/duration.ts
+var duration = __nccwpck_require__(1428);
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
 var _2020 = __nccwpck_require__(2210);
 var _2020_default = /*#__PURE__*/__nccwpck_require__.n(_2020);
@@ -36309,8 +36367,6 @@ function firstLine(message) {
 var lib_github = __nccwpck_require__(5359);
 // EXTERNAL MODULE: ./actions/lib/markdown.ts
 var markdown = __nccwpck_require__(4269);
-// EXTERNAL MODULE: ./actions/lib/terraform/action-deps.ts
-var action_deps = __nccwpck_require__(6942);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./actions/lib/terraform/fingerprint.ts
@@ -37234,60 +37290,6 @@ function riskOf(plan, protectedHits) {
     return plan.hasChanges ? 'low' : 'none';
 }
 
-;// CONCATENATED MODULE: ./actions/apply-infra/src/inventory.ts
-/**
- * The Ansible inventory made from the root module's `hosts` output (name → { ip, role, groups }): every
- * host under `all.hosts` with `ansible_host`, and one group per role and per extra group. Group names are
- * made valid for Ansible (letters, digits and underscores: `control-plane` → `control_plane`).
- */
-
-
-function ansibleGroupName(name) {
-    const cleaned = name.replace(/[^A-Za-z0-9_]/g, '_');
-    return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
-}
-/** Reads the `hosts` output's value; throws when it does not have the documented shape. */
-function parseHostsOutput(value) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new lib_errors/* ActionError */.lZ('bad-output', "The root module's `hosts` output is not a map of host name to { ip, role, groups }.");
-    }
-    const hosts = {};
-    for (const [name, raw] of Object.entries(value)) {
-        const host = raw;
-        if (!host || typeof host.ip !== 'string' || typeof host.role !== 'string') {
-            throw new lib_errors/* ActionError */.lZ('bad-output', `The \`hosts\` output's entry '${name}' has no string ip and role.`);
-        }
-        const groups = Array.isArray(host.groups)
-            ? host.groups.filter((g) => typeof g === 'string')
-            : [];
-        hosts[name] = { ip: host.ip, role: host.role, groups };
-    }
-    return hosts;
-}
-function inventoryYaml(hosts, environment) {
-    const names = Object.keys(hosts).sort();
-    const groups = new Map();
-    for (const name of names) {
-        const host = hosts[name];
-        for (const group of new Set([host.role, ...host.groups].map(ansibleGroupName))) {
-            groups.set(group, [...(groups.get(group) ?? []), name]);
-        }
-    }
-    const inventory = {
-        all: {
-            vars: { spark_environment: environment },
-            hosts: Object.fromEntries(names.map((name) => [name, { ansible_host: hosts[name].ip }])),
-            children: Object.fromEntries([...groups.keys()]
-                .sort()
-                .map((group) => [
-                group,
-                { hosts: Object.fromEntries((groups.get(group) ?? []).map((name) => [name, null])) },
-            ])),
-        },
-    };
-    return `# Generated by apply-infra from the Terraform output \`hosts\` of ${environment}.\n${(0,dist/* stringify */.As)(inventory, { nullStr: '' })}`;
-}
-
 ;// CONCATENATED MODULE: ./actions/lib/terraform/counts-table.ts
 /** The counts of a plan as a one-row Markdown table, for the plan comment and the apply report. */
 
@@ -37624,6 +37626,59 @@ async function runApplyInfra(inputs, deps) {
         summary: renderApplyReport(report, Math.floor(markdown/* SUMMARY_LIMIT_BYTES */.Jz / 2)),
         ...(failure ? { failure } : {}),
     };
+}
+
+
+/***/ }),
+
+/***/ 7961:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ outputDir),
+/* harmony export */   k: () => (/* binding */ runnerDeps)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6257);
+/* harmony import */ var _github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5359);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5466);
+/**
+ * What the actions get from the runner: the workspace, RUNNER_TEMP, logging, secrets, the GitHub client, the
+ * commit and the run's URL; and where each puts its files.
+ */
+
+
+
+
+
+/** The deps from the runner's environment, as each main.ts needs them. */
+function runnerDeps(masker, githubToken) {
+    const url = (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runUrl */ .Vp)();
+    return {
+        root: process.env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .runnerTemp */ .X5)(),
+        masker,
+        secret: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq,
+        log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq,
+        warn: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e,
+        group: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os,
+        ...(githubToken
+            ? {
+                github: { client: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .createGitHubClient */ .LX)({ token: githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq }), repo: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .repoFromEnv */ .K)() },
+            }
+            : {}),
+        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
+        ...(url ? { runUrl: url } : {}),
+    };
+}
+/** A private folder under RUNNER_TEMP per action, environment and what it works on, for its files. */
+function outputDir(deps, action, environment, subject) {
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(deps.runnerTemp, action, `${environment}-${subject.replace(/[^A-Za-z0-9]+/g, '-')}`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    return dir;
 }
 
 
@@ -44579,59 +44634,6 @@ function createSecretFiles(parent = runnerTemp()) {
             (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
         },
     };
-}
-
-
-/***/ }),
-
-/***/ 6942:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   T: () => (/* binding */ outputDir),
-/* harmony export */   k: () => (/* binding */ runnerDeps)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6257);
-/* harmony import */ var _github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5359);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5466);
-/**
- * What plan-infra and apply-infra both get from the runner: the workspace, RUNNER_TEMP, logging, the
- * GitHub client, the commit and the run's URL; and where each puts its files.
- */
-
-
-
-
-
-/** The deps from the runner's environment, as each main.ts needs them. */
-function runnerDeps(masker, githubToken) {
-    const url = (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runUrl */ .Vp)();
-    return {
-        root: process.env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .runnerTemp */ .X5)(),
-        masker,
-        secret: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq,
-        log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq,
-        warn: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e,
-        group: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os,
-        ...(githubToken
-            ? {
-                github: { client: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .createGitHubClient */ .LX)({ token: githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq }), repo: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .repoFromEnv */ .K)() },
-            }
-            : {}),
-        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
-        ...(url ? { runUrl: url } : {}),
-    };
-}
-/** A private folder per action, environment and root module under RUNNER_TEMP for the plan and its outputs. */
-function outputDir(deps, action, environment, workingDirectory) {
-    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(deps.runnerTemp, action, `${environment}-${workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`);
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    return dir;
 }
 
 

@@ -1,5 +1,5 @@
+import { runnerDeps } from '../../lib/action-deps.js';
 import { runAction } from '../../lib/run-action.js';
-import { runnerDeps } from '../../lib/terraform/action-deps.js';
 import { readInputs } from './inputs.js';
 import { ACTION, runApplyInfra } from './run.js';
 

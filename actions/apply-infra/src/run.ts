@@ -5,15 +5,12 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ActionOutcome, outputDir, type RunnerDeps } from '../../lib/action-deps.js';
+import { inventoryYaml, parseHostsOutput } from '../../lib/ansible-inventory.js';
 import { loadEnvironment } from '../../lib/environments/index.js';
 import { ActionError, toActionError } from '../../lib/errors.js';
 import { commentBodyBudget, upsertPullRequestComment } from '../../lib/github/index.js';
 import { SUMMARY_LIMIT_BYTES } from '../../lib/markdown.js';
-import {
-  outputDir,
-  type TerraformActionDeps,
-  type TerraformActionOutcome,
-} from '../../lib/terraform/action-deps.js';
 import type { Terraform } from '../../lib/terraform/cli.js';
 import { comparePlans } from '../../lib/terraform/fingerprint.js';
 import { planCommentKey } from '../../lib/terraform/inputs.js';
@@ -21,7 +18,6 @@ import { makePlan, type PlannedChange, terraformFailure } from '../../lib/terraf
 import { SENSITIVE } from '../../lib/terraform/redact.js';
 import { protectedChanges } from '../../lib/terraform/risk.js';
 import type { ApplyInfraInputs } from './inputs.js';
-import { inventoryYaml, parseHostsOutput } from './inventory.js';
 import { type ApplyReport, renderApplyReport } from './report.js';
 import { findReviewedPlan, type ReviewedPlan } from './reviewed-plan.js';
 
@@ -67,10 +63,7 @@ function refuseChanged(reviewed: ReviewedPlan, planned: PlannedChange, report: A
   );
 }
 
-export async function runApplyInfra(
-  inputs: ApplyInfraInputs,
-  deps: TerraformActionDeps,
-): Promise<TerraformActionOutcome> {
+export async function runApplyInfra(inputs: ApplyInfraInputs, deps: RunnerDeps): Promise<ActionOutcome> {
   const environment = await loadEnvironment(inputs.environment, { root: deps.root });
   const report: ApplyReport = {
     status: 'refused',

@@ -35406,6 +35406,59 @@ module.exports = {
 
 /***/ }),
 
+/***/ 7961:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   T: () => (/* binding */ outputDir),
+/* harmony export */   k: () => (/* binding */ runnerDeps)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6257);
+/* harmony import */ var _github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6256);
+/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5466);
+/**
+ * What the actions get from the runner: the workspace, RUNNER_TEMP, logging, secrets, the GitHub client, the
+ * commit and the run's URL; and where each puts its files.
+ */
+
+
+
+
+
+/** The deps from the runner's environment, as each main.ts needs them. */
+function runnerDeps(masker, githubToken) {
+    const url = (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runUrl */ .Vp)();
+    return {
+        root: process.env.GITHUB_WORKSPACE || process.cwd(),
+        runnerTemp: (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .runnerTemp */ .X5)(),
+        masker,
+        secret: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq,
+        log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq,
+        warn: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e,
+        group: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os,
+        ...(githubToken
+            ? {
+                github: { client: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .createGitHubClient */ .LX)({ token: githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq }), repo: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .repoFromEnv */ .K)() },
+            }
+            : {}),
+        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
+        ...(url ? { runUrl: url } : {}),
+    };
+}
+/** A private folder under RUNNER_TEMP per action, environment and what it works on, for its files. */
+function outputDir(deps, action, environment, subject) {
+    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(deps.runnerTemp, action, `${environment}-${subject.replace(/[^A-Za-z0-9]+/g, '-')}`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    return dir;
+}
+
+
+/***/ }),
+
 /***/ 1428:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -37364,59 +37417,6 @@ function createSecretFiles(parent = runnerTemp()) {
 
 /***/ }),
 
-/***/ 6942:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   T: () => (/* binding */ outputDir),
-/* harmony export */   k: () => (/* binding */ runnerDeps)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6257);
-/* harmony import */ var _github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6256);
-/* harmony import */ var _secrets_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5466);
-/**
- * What plan-infra and apply-infra both get from the runner: the workspace, RUNNER_TEMP, logging, the
- * GitHub client, the commit and the run's URL; and where each puts its files.
- */
-
-
-
-
-
-/** The deps from the runner's environment, as each main.ts needs them. */
-function runnerDeps(masker, githubToken) {
-    const url = (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runUrl */ .Vp)();
-    return {
-        root: process.env.GITHUB_WORKSPACE || process.cwd(),
-        runnerTemp: (0,_secrets_js__WEBPACK_IMPORTED_MODULE_4__/* .runnerTemp */ .X5)(),
-        masker,
-        secret: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq,
-        log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq,
-        warn: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e,
-        group: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .group */ .Os,
-        ...(githubToken
-            ? {
-                github: { client: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .createGitHubClient */ .LX)({ token: githubToken, log: _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq }), repo: (0,_github_index_js__WEBPACK_IMPORTED_MODULE_3__/* .repoFromEnv */ .K)() },
-            }
-            : {}),
-        ...(process.env.GITHUB_SHA ? { sha: process.env.GITHUB_SHA } : {}),
-        ...(url ? { runUrl: url } : {}),
-    };
-}
-/** A private folder per action, environment and root module under RUNNER_TEMP for the plan and its outputs. */
-function outputDir(deps, action, environment, workingDirectory) {
-    const dir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(deps.runnerTemp, action, `${environment}-${workingDirectory.replace(/[^A-Za-z0-9]+/g, '-')}`);
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    return dir;
-}
-
-
-/***/ }),
-
 /***/ 9180:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -37570,9 +37570,9 @@ function readInputs(inputs) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_github__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2413);
-/* harmony import */ var _lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6256);
-/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7969);
-/* harmony import */ var _lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6942);
+/* harmony import */ var _lib_action_deps_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7961);
+/* harmony import */ var _lib_github_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6256);
+/* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7969);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3793);
 /* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5316);
 
@@ -37581,11 +37581,11 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_5__/* .ACTION */ .h, async ({ inputs, masker }) => {
+await (0,_lib_run_action_js__WEBPACK_IMPORTED_MODULE_3__/* .runAction */ .C)(_run_js__WEBPACK_IMPORTED_MODULE_5__/* .ACTION */ .h, async ({ inputs, masker }) => {
     const parsed = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .readInputs */ .K)(inputs);
-    const pullRequest = (0,_lib_github_index_js__WEBPACK_IMPORTED_MODULE_1__/* .pullRequestFromEvent */ .vR)(_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .context */ ._.payload);
+    const pullRequest = (0,_lib_github_index_js__WEBPACK_IMPORTED_MODULE_2__/* .pullRequestFromEvent */ .vR)(_actions_github__WEBPACK_IMPORTED_MODULE_0__/* .context */ ._.payload);
     return (0,_run_js__WEBPACK_IMPORTED_MODULE_5__/* .runPlanInfra */ .V)(parsed, {
-        ...(0,_lib_terraform_action_deps_js__WEBPACK_IMPORTED_MODULE_3__/* .runnerDeps */ .k)(masker, parsed.githubToken),
+        ...(0,_lib_action_deps_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerDeps */ .k)(masker, parsed.githubToken),
         ...(pullRequest ? { pullRequest } : {}),
     });
 });
@@ -37605,6 +37605,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   V: () => (/* binding */ runPlanInfra)
 });
 
+// EXTERNAL MODULE: ./actions/lib/action-deps.ts
+var action_deps = __nccwpck_require__(7961);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:path"
@@ -38446,8 +38448,6 @@ function firstLine(message) {
 var lib_github = __nccwpck_require__(6256);
 // EXTERNAL MODULE: ./actions/lib/markdown.ts
 var markdown = __nccwpck_require__(4269);
-// EXTERNAL MODULE: ./actions/lib/terraform/action-deps.ts
-var action_deps = __nccwpck_require__(6942);
 // EXTERNAL MODULE: ./actions/lib/terraform/inputs.ts
 var terraform_inputs = __nccwpck_require__(9908);
 ;// CONCATENATED MODULE: ./actions/lib/terraform/plan-marker.ts

@@ -1,7 +1,7 @@
 import * as github from '@actions/github';
+import { runnerDeps } from '../../lib/action-deps.js';
 import { pullRequestFromEvent } from '../../lib/github/index.js';
 import { runAction } from '../../lib/run-action.js';
-import { runnerDeps } from '../../lib/terraform/action-deps.js';
 import { readInputs } from './inputs.js';
 import { ACTION, runPlanInfra } from './run.js';
 

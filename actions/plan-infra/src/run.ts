@@ -2,6 +2,8 @@
  * plan-infra: plans one environment, judges the risk, and reports: a PR comment upserted by marker (on
  * pull requests), the job summary (always), and in drift mode one issue per environment kept in step.
  */
+
+import { type ActionOutcome, outputDir, type RunnerDeps } from '../../lib/action-deps.js';
 import { loadEnvironment } from '../../lib/environments/index.js';
 import { ActionError } from '../../lib/errors.js';
 import {
@@ -13,11 +15,6 @@ import {
   upsertPullRequestComment,
 } from '../../lib/github/index.js';
 import { COMMENT_LIMIT, SUMMARY_LIMIT_BYTES } from '../../lib/markdown.js';
-import {
-  outputDir,
-  type TerraformActionDeps,
-  type TerraformActionOutcome,
-} from '../../lib/terraform/action-deps.js';
 import { planCommentKey } from '../../lib/terraform/inputs.js';
 import { PLAN_COMMENT_ACTION, planMarker } from '../../lib/terraform/plan-marker.js';
 import { makePlan } from '../../lib/terraform/planning.js';
@@ -28,14 +25,11 @@ import type { PlanInfraInputs } from './inputs.js';
 
 export const ACTION = PLAN_COMMENT_ACTION;
 
-export interface PlanInfraDeps extends TerraformActionDeps {
+export interface PlanInfraDeps extends RunnerDeps {
   pullRequest?: EventPullRequest;
 }
 
-export async function runPlanInfra(
-  inputs: PlanInfraInputs,
-  deps: PlanInfraDeps,
-): Promise<TerraformActionOutcome> {
+export async function runPlanInfra(inputs: PlanInfraInputs, deps: PlanInfraDeps): Promise<ActionOutcome> {
   const environment = await loadEnvironment(inputs.environment, { root: deps.root });
   const planned = await makePlan(
     inputs,
@@ -137,7 +131,7 @@ async function reportDrift(
   deps: PlanInfraDeps,
   plan: Awaited<ReturnType<typeof makePlan>>['plan'],
   outputs: Record<string, string | number | boolean>,
-): Promise<TerraformActionOutcome> {
+): Promise<ActionOutcome> {
   const drifted = hasDrift(plan);
   const view = {
     environment: inputs.environment,

@@ -7,6 +7,7 @@ return code and the end of stdout/stderr), never the whole result.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 
@@ -45,13 +46,16 @@ def _diff_text(diff):
         before, after = entry.get("before"), entry.get("after")
         if before is None and after is None:
             continue
-        import difflib
-
+        before_header = str(entry.get("before_header") or "before")
+        after_header = str(entry.get("after_header") or "after")
+        # A template's "after" is a temporary file on the controller: name the destination instead.
+        if "/.ansible/tmp/" in after_header or after_header.startswith("/tmp/"):
+            after_header = before_header if before_header != "before" else "after"
         lines = difflib.unified_diff(
             str(before or "").splitlines(),
             str(after or "").splitlines(),
-            fromfile=str(entry.get("before_header") or "before"),
-            tofile=str(entry.get("after_header") or "after"),
+            fromfile=before_header,
+            tofile=after_header,
             lineterm="",
         )
         parts.append("\n".join(lines))

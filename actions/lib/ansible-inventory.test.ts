@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ansibleGroupName, inventoryYaml, parseHostsOutput } from './inventory.js';
+import { ansibleGroupName, inventoryYaml, parseHostsOutput } from './ansible-inventory.js';
 
 describe('inventoryYaml', () => {
   const hosts = parseHostsOutput({

@@ -1,6 +1,7 @@
 // configure-hosts end to end: the bundled action, run as the runner runs it, applies the real playbooks over
 // SSH to two real test hosts (systemd as PID 1 in their own namespaces), then checks the hosts themselves.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { startTestHost, startTestNetwork, type TestHost, type TestNetwork } from
 import { requireTool, runTool } from './support/tools.js';
 
 const VAULT_PASSWORD = 'Vault-Pw-Planted-9931';
+const REGISTRY_PASSWORD = 'Registry-Pw-Planted-4412';
 const TOKEN = 'ghs_ConfigureToken0001';
 const PR = 21;
 
@@ -69,9 +71,12 @@ function expectNoSecrets(result: ActionRun) {
     ...api.state.repo(DEFAULT_REPO).comments.map((c) => c.body),
   ].join('\n');
   const keyBody = sshKey.split('\n')[1] ?? '';
-  for (const secret of [VAULT_PASSWORD, TOKEN, keyBody]) {
+  for (const secret of [VAULT_PASSWORD, REGISTRY_PASSWORD, TOKEN, keyBody]) {
     expect(secret.length).toBeGreaterThan(10);
-    expect(everything.includes(secret) ? `found ${secret.slice(0, 8)}…` : '').toBe('');
+    const at = everything.indexOf(secret);
+    expect(
+      at === -1 ? '' : `found ${secret.slice(0, 8)}… in: ${everything.slice(Math.max(0, at - 200), at)}`,
+    ).toBe('');
   }
 }
 
@@ -106,9 +111,27 @@ beforeAll(async () => {
       '    worker:',
       '      hosts:',
       '        spark-executor-01:',
+      '    registry:',
+      '      hosts:',
+      '        spark-executor-01:',
       '',
     ].join('\n'),
   );
+  // The registry's users come from an Ansible Vault file beside the inventory, encrypted with the planted password.
+  mkdirSync(join(dir, 'group_vars', 'registry'), { recursive: true });
+  const vault = join(dir, 'group_vars', 'registry', 'vault.yml');
+  writeFileSync(
+    vault,
+    `vault_registry_htpasswd_users:\n  - name: spark-ci\n    password: ${REGISTRY_PASSWORD}\n`,
+  );
+  writeFileSync(join(dir, 'vault-pass'), VAULT_PASSWORD);
+  await runTool(requireTool('ansible-vault'), [
+    'encrypt',
+    '--vault-password-file',
+    join(dir, 'vault-pass'),
+    vault,
+  ]);
+  expect(readFileSync(vault, 'utf8')).toMatch(/^\$ANSIBLE_VAULT;1.1;AES256/);
   api = await startGitHubApi({
     repos: { [DEFAULT_REPO]: { pulls: [{ number: PR, headSha: 'c'.repeat(40) }] } },
   });
@@ -178,6 +201,33 @@ describe('configure-hosts on real hosts', () => {
       new RegExp(`9090/tcp +ALLOW +${subnet.replace(/\./g, '\\.')}`),
     );
   }, 120_000);
+
+  it('runs the registry with TLS and the users from the vault', async () => {
+    const host = executor();
+    const ca = readFileSync(join(host.root, 'etc/docker/registry/tls/registry.crt'), 'utf8');
+    const get = (auth?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: host.ip,
+            port: 5000,
+            path: '/v2/',
+            ca,
+            servername: host.name,
+            headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get()).toBe(401);
+    expect(await get('spark-ci:wrong')).toBe(401);
+    expect(await get(`spark-ci:${REGISTRY_PASSWORD}`)).toBe(200);
+  }, 60_000);
 
   it('is idempotent: a second run changes nothing', async () => {
     const result = await configure();

@@ -35951,7 +35951,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _lib_github_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6256);
 /* harmony import */ var _lib_run_action_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7969);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2762);
-/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2797);
+/* harmony import */ var _run_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7041);
 
 
 
@@ -35974,7 +35974,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2797:
+/***/ 7041:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37021,6 +37021,17 @@ function failedHosts(results) {
     return results.hosts.filter((h) => h.failed > 0 || h.unreachable > 0).map((h) => h.host);
 }
 
+;// CONCATENATED MODULE: ./actions/configure-hosts/src/inventory-graph.ts
+/** Reading `ansible-inventory --graph`, which names hosts and groups without printing any variable. */
+/** Host names in `ansible-inventory --graph` output (`  |--name` lines; groups start with @). */
+function graphHosts(graph) {
+    const names = graph
+        .split('\n')
+        .map((line) => /\|--([^@\s][^\s]*)\s*$/.exec(line)?.[1])
+        .filter((name) => name !== undefined);
+    return [...new Set(names)];
+}
+
 ;// CONCATENATED MODULE: ./actions/configure-hosts/src/report.ts
 /**
  * configure-hosts' report for the job summary and, in check mode on a pull request, the PR comment: the
@@ -37132,6 +37143,7 @@ function renderReport(view, budget) {
 
 
 
+
 const ACTION = 'configure-hosts';
 const ANSIBLE_HINT = 'Install ansible-core on the runner (Debian: apt install ansible-core), or run scripts/setup-system.sh.';
 function inRepo(root, path, input) {
@@ -37194,10 +37206,11 @@ async function runConfigureHosts(inputs, deps) {
             ...(deps.signal ? { signal: deps.signal } : {}),
         });
         // Up front: the inventory and the playbook must parse, so bad input fails before any host is touched.
-        const listed = await run([ansibleInventory, ...common, '--list'], 'ansible-inventory', false);
-        const parsed = listed.exitCode === 0 ? safeJson(listed.stdout()) : undefined;
-        const hostCount = Object.keys(parsed?._meta?.hostvars ?? {}).length;
-        if (!parsed || hostCount === 0 || /Unable to parse|No inventory was parsed/i.test(listed.stderr())) {
+        // --graph, not --list: the graph names hosts and groups only, while --list would print every variable,
+        // vault values decrypted.
+        const listed = await run([ansibleInventory, ...common, '--graph'], 'ansible-inventory', false);
+        const hostCount = listed.exitCode === 0 ? graphHosts(listed.stdout()).length : 0;
+        if (hostCount === 0 || /Unable to parse|No inventory was parsed/i.test(listed.stderr())) {
             throw (0,lib_errors/* badInput */.AN)('inventory', `could not be read as an Ansible inventory with hosts (${(0,external_node_path_.relative)(deps.root, inventory)}):\n${(0,exec/* lastLines */.w$)(listed.stderr(), 8).join('\n')}`, 'a YAML or INI inventory with at least one host');
         }
         const syntax = await run([ansiblePlaybook, ...common, '--syntax-check', playbook], 'ansible-syntax', false);

@@ -20,6 +20,7 @@ import { withHeartbeat } from '../../lib/progress.js';
 import { createSecretFiles } from '../../lib/secrets.js';
 import { failedHosts, type RunResults, readEvents } from './events.js';
 import type { ConfigureInputs } from './inputs.js';
+import { graphHosts } from './inventory-graph.js';
 import { renderReport } from './report.js';
 
 export const ACTION = 'configure-hosts';
@@ -107,12 +108,11 @@ export async function runConfigureHosts(
       });
 
     // Up front: the inventory and the playbook must parse, so bad input fails before any host is touched.
-    const listed = await run([ansibleInventory, ...common, '--list'], 'ansible-inventory', false);
-    const parsed = listed.exitCode === 0 ? safeJson(listed.stdout()) : undefined;
-    const hostCount = Object.keys(
-      (parsed?._meta as { hostvars?: object } | undefined)?.hostvars ?? {},
-    ).length;
-    if (!parsed || hostCount === 0 || /Unable to parse|No inventory was parsed/i.test(listed.stderr())) {
+    // --graph, not --list: the graph names hosts and groups only, while --list would print every variable,
+    // vault values decrypted.
+    const listed = await run([ansibleInventory, ...common, '--graph'], 'ansible-inventory', false);
+    const hostCount = listed.exitCode === 0 ? graphHosts(listed.stdout()).length : 0;
+    if (hostCount === 0 || /Unable to parse|No inventory was parsed/i.test(listed.stderr())) {
       throw badInput(
         'inventory',
         `could not be read as an Ansible inventory with hosts (${relative(deps.root, inventory)}):\n${lastLines(listed.stderr(), 8).join('\n')}`,

@@ -11,6 +11,8 @@ set -euo pipefail
 
 # What the tests need, and why:
 #   ansible-core                  ansible-playbook against the namespaced test hosts
+#   ansible-lint                  lints ansible/ (offline, production profile)
+#   util-linux                    unshare, nsenter and setpriv boot the test hosts in their own namespaces
 #   postgresql postgresql-client  real PostgreSQL server + psql, pg_basebackup, pg_amcheck (Terraform pg backend, DR drill)
 #   etcd-server etcd-client       real etcd, etcdctl snapshots (DR drill)
 #   prometheus                    real server and promtool (canary analysis)
@@ -24,7 +26,7 @@ set -euo pipefail
 # Left out on purpose: openssh-server (sshd lives inside the test hosts' root, not on this machine), jq (tests
 # parse JSON in TypeScript), uidmap (a dependency of buildah anyway), Recommends (--no-install-recommends).
 PACKAGES=(
-  ansible-core
+  ansible-core ansible-lint util-linux
   postgresql postgresql-client
   etcd-server etcd-client
   prometheus

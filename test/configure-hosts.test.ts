@@ -1,6 +1,6 @@
 // configure-hosts end to end: the bundled action, run as the runner runs it, applies the real playbooks over
 // SSH to two real test hosts (systemd as PID 1 in their own namespaces), then checks the hosts themselves.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -114,6 +114,9 @@ beforeAll(async () => {
       '    registry:',
       '      hosts:',
       '        spark-executor-01:',
+      '    platform_db:',
+      '      hosts:',
+      '        spark-observer:',
       '',
     ].join('\n'),
   );
@@ -228,6 +231,27 @@ describe('configure-hosts on real hosts', () => {
     expect(await get('spark-ci:wrong')).toBe(401);
     expect(await get(`spark-ci:${REGISTRY_PASSWORD}`)).toBe(200);
   }, 60_000);
+
+  it("archives the platform database's WAL and takes base backups where the DR drill looks", async () => {
+    const host = observer();
+    const sql = (query: string) => host.run(['su', 'postgres', '-c', `psql -XAtc "${query}"`]);
+    expect((await host.run(['systemctl', 'is-enabled', 'spark-pg-basebackup.timer'])).stdout.trim()).toBe(
+      'enabled',
+    );
+    await sql('CREATE TABLE IF NOT EXISTS drill(id int); INSERT INTO drill VALUES (1)');
+    const segment = (await sql('SELECT pg_walfile_name(pg_switch_wal())')).stdout.trim();
+    const archived = join(host.root, 'srv/backup/pg/wal', segment);
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(archived) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(archived)).toBe(true);
+    await host.run(['systemctl', 'start', 'spark-pg-basebackup.service'], { timeoutMs: 120_000 });
+    const backups = readdirSync(join(host.root, 'srv/backup/pg/base'));
+    expect(backups).toHaveLength(1);
+    expect(backups[0]).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(existsSync(join(host.root, 'srv/backup/pg/base', backups[0] as string, 'backup_manifest'))).toBe(
+      true,
+    );
+  }, 180_000);
 
   it('is idempotent: a second run changes nothing', async () => {
     const result = await configure();

@@ -13,6 +13,7 @@ import { requireTool, runTool } from './support/tools.js';
 
 const VAULT_PASSWORD = 'Vault-Pw-Planted-9931';
 const REGISTRY_PASSWORD = 'Registry-Pw-Planted-4412';
+const WIREGUARD_KEY = 'WgPlantedPrivateKey0000000000000000000000000=';
 const TOKEN = 'ghs_ConfigureToken0001';
 const PR = 21;
 
@@ -54,6 +55,8 @@ function configure(
     timeoutMs: 600_000,
     inputs: {
       environment: 'production',
+      // The layers that need nothing but Debian's packages run for real; site.yml is dry-run below.
+      playbook: 'ansible/playbooks/foundation.yml',
       inventory,
       'known-hosts': knownHosts,
       'ssh-private-key': sshKey,
@@ -71,7 +74,7 @@ function expectNoSecrets(result: ActionRun) {
     ...api.state.repo(DEFAULT_REPO).comments.map((c) => c.body),
   ].join('\n');
   const keyBody = sshKey.split('\n')[1] ?? '';
-  for (const secret of [VAULT_PASSWORD, REGISTRY_PASSWORD, TOKEN, keyBody]) {
+  for (const secret of [VAULT_PASSWORD, REGISTRY_PASSWORD, TOKEN, keyBody, WIREGUARD_KEY]) {
     expect(secret.length).toBeGreaterThan(10);
     const at = everything.indexOf(secret);
     expect(
@@ -257,6 +260,53 @@ describe('configure-hosts on real hosts', () => {
     const result = await configure();
     expect(result.exitCode).toBe(0);
     expect(result.outputs.changed).toBe('0');
+  }, 600_000);
+
+  it('dry-runs every other layer (Kubernetes, monitoring, logging, runner, VPN) with their downloads left out', async () => {
+    const wide = join(dir, 'wide.yml');
+    const groups: Record<string, string[]> = {
+      control_plane: ['spark-observer'],
+      monitoring: ['spark-observer'],
+      logging: ['spark-observer'],
+      vpn: ['spark-observer'],
+      worker: ['spark-executor-01'],
+      ci_runner: ['spark-executor-01'],
+    };
+    writeFileSync(
+      wide,
+      [
+        'all:',
+        '  hosts:',
+        ...hosts.flatMap((h) => [`    ${h.name}:`, `      ansible_host: ${h.ip}`]),
+        '  children:',
+        ...Object.entries(groups).flatMap(([group, members]) => [
+          `    ${group}:`,
+          '      hosts:',
+          ...members.map((m) => `        ${m}:`),
+        ]),
+        '',
+      ].join('\n'),
+    );
+    const result = await configure({
+      playbook: 'ansible/playbooks/site.yml',
+      inventory: wide,
+      check: 'true',
+      'skip-tags': 'download',
+      'extra-vars': `{spark_internal_networks: ["${subnet}"], vault_wireguard_private_keys: {spark-observer: ${WIREGUARD_KEY}}}`,
+    });
+    expect(result.outputs['failure-reason']).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(Number(result.outputs.changed)).toBeGreaterThan(0);
+    expect(result.summary).toContain('containerd : Configure containerd');
+    expect(result.summary).toContain('wireguard : Configure the interface');
+    for (const path of [
+      'etc/containerd/config.toml',
+      'etc/wireguard/wg0.conf',
+      'etc/sysctl.d/99-kubernetes.conf',
+    ]) {
+      expect(existsSync(join(observer().root, path)) || existsSync(join(executor().root, path))).toBe(false);
+    }
+    expectNoSecrets(result);
   }, 600_000);
 
   it('reports a failing task with failed-tasks, the failed host and an annotation', async () => {

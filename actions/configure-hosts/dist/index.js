@@ -35925,6 +35925,7 @@ function readInputs(inputs, runner) {
         ...(inventory ? { inventory } : {}),
         ...(limit ? { limit } : {}),
         tags: inputs.list('tags'),
+        skipTags: inputs.list('skip-tags'),
         check: inputs.boolean('check', { default: runner.eventName === 'pull_request' }),
         diff: inputs.boolean('diff', { default: true }),
         extraVars: inputs.yamlMap('extra-vars'),
@@ -37230,6 +37231,8 @@ async function runConfigureHosts(inputs, deps) {
             argv.push('--limit', inputs.limit);
         if (inputs.tags.length)
             argv.push('--tags', inputs.tags.join(','));
+        if (inputs.skipTags.length)
+            argv.push('--skip-tags', inputs.skipTags.join(','));
         if (Object.keys(inputs.extraVars).length)
             argv.push('--extra-vars', `@${files.write('extra-vars.json', JSON.stringify(inputs.extraVars))}`);
         deps.log(`${inputs.check ? 'Dry run (check + diff)' : 'Run'} of ${inputs.playbook} on ${hostCount} host(s) of ${inputs.environment}.`);

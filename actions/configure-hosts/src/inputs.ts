@@ -9,6 +9,7 @@ export interface ConfigureInputs {
   inventory?: string;
   limit?: string;
   tags: string[];
+  skipTags: string[];
   check: boolean;
   diff: boolean;
   extraVars: Record<string, unknown>;
@@ -47,6 +48,7 @@ export function readInputs(inputs: Inputs, runner: { eventName: string }): Confi
     ...(inventory ? { inventory } : {}),
     ...(limit ? { limit } : {}),
     tags: inputs.list('tags'),
+    skipTags: inputs.list('skip-tags'),
     check: inputs.boolean('check', { default: runner.eventName === 'pull_request' }),
     diff: inputs.boolean('diff', { default: true }),
     extraVars: inputs.yamlMap('extra-vars'),

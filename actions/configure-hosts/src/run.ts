@@ -141,6 +141,7 @@ export async function runConfigureHosts(
     if (inputs.diff) argv.push('--diff');
     if (inputs.limit) argv.push('--limit', inputs.limit);
     if (inputs.tags.length) argv.push('--tags', inputs.tags.join(','));
+    if (inputs.skipTags.length) argv.push('--skip-tags', inputs.skipTags.join(','));
     if (Object.keys(inputs.extraVars).length)
       argv.push('--extra-vars', `@${files.write('extra-vars.json', JSON.stringify(inputs.extraVars))}`);
     deps.log(

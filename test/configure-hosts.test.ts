@@ -2,10 +2,10 @@
 // SSH to two real test hosts (systemd as PID 1 in their own namespaces), then checks the hosts themselves.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionRun, repoRoot, runActionBundle } from './support/action-runner.js';
+import { isPortOpen } from './support/free-port.js';
 import { DEFAULT_REPO, type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { tempDir } from './support/temp-dir.js';
 import { startTestHost, startTestNetwork, type TestHost, type TestNetwork } from './support/test-host.js';
@@ -25,21 +25,6 @@ let sshKey = '';
 let inventory = '';
 let knownHosts = '';
 let subnet = '';
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 3000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 function configure(
   inputs: Record<string, string> = {},
@@ -155,7 +140,7 @@ describe('configure-hosts on real hosts', () => {
     expect(result.outputs['failure-reason']).toBe('');
     expect(result.exitCode).toBe(0);
     expect(Number(result.outputs.changed)).toBeGreaterThan(0);
-    expect(await portOpen(observer().ip, 9100)).toBe(false);
+    expect(await isPortOpen(9100, observer().ip)).toBe(false);
     expect((await observer().run(['ufw', 'status'])).stdout).toContain('Status: inactive');
     const comment = api.state.comments(DEFAULT_REPO, PR)[0]?.body ?? '';
     expect(comment).toMatch(/^<!-- spark:configure-hosts:production /);
@@ -199,8 +184,8 @@ describe('configure-hosts on real hosts', () => {
       '-c',
       'import socket,time\nfor _ in range(50):\n  try:\n    socket.create_connection(("127.0.0.1",8080),1); break\n  except OSError: time.sleep(0.1)\nelse: raise SystemExit(1)',
     ]);
-    expect(await portOpen(host.ip, 8080)).toBe(false);
-    expect(await portOpen(host.ip, 22)).toBe(true);
+    expect(await isPortOpen(8080, host.ip)).toBe(false);
+    expect(await isPortOpen(22, host.ip)).toBe(true);
     // The executor opens no monitoring ports; the observer does, to the internal network only.
     expect((await host.run(['ufw', 'status'])).stdout).not.toContain('9090');
     expect((await observer().run(['ufw', 'status'])).stdout).toMatch(

@@ -15,8 +15,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { isPortOpen } from './free-port.js';
 import { CACHE_ROOT, ensureHostImage } from './host-image.js';
 import { onProcessExit, requireTool, runTool, waitForExit } from './tools.js';
 
@@ -123,21 +123,6 @@ export async function startTestNetwork(): Promise<TestNetwork> {
       unregister();
     },
   };
-}
-
-function portOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 async function waitFor(
@@ -261,7 +246,7 @@ export async function startTestHost(network: TestNetwork, options: TestHostOptio
     await inNet(['addr', 'add', `${address}/${network.prefix}`, 'dev', 'eth0']);
     await inNet(['link', 'set', 'eth0', 'up']);
     await inNet(['route', 'add', 'default', 'via', network.gateway]);
-    await waitFor(`sshd on ${address}:22`, () => portOpen(address, 22), 90_000, log);
+    await waitFor(`sshd on ${address}:22`, () => isPortOpen(22, address), 90_000, log);
     const key = readFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
     return {
       name: options.name,

@@ -5,6 +5,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunnerDeps } from '../action-deps.js';
 import { formatDuration } from '../duration.js';
 import { ActionError } from '../errors.js';
 import { createSecretFiles, type SecretMasker } from '../secrets.js';
@@ -17,17 +18,10 @@ import { redactPlanJson } from './redact-plan.js';
 import { describeLockHolder, lockDiagnostic } from './state-lock.js';
 import type { UiProgress } from './ui-json.js';
 
-export interface PlanningDeps {
-  /** The repository checkout (GITHUB_WORKSPACE). */
-  root: string;
+export interface PlanningDeps
+  extends Pick<RunnerDeps, 'root' | 'masker' | 'secret' | 'log' | 'group' | 'signal'> {
   /** Where the plan files go. */
   outDir: string;
-  masker: SecretMasker;
-  /** Registers a secret with the runner (core.setSecret). */
-  secret: (value: string) => void;
-  log: (line: string) => void;
-  group: <T>(name: string, work: () => Promise<T>) => Promise<T>;
-  signal?: AbortSignal;
 }
 
 export interface PlannedChange {

@@ -23,6 +23,14 @@ describe('Inputs', () => {
     expect(error.message).toBe("Input 'environment' is required but was not given.");
   });
 
+  it('takes a GitHub label name and refuses one with a comma or over 50 characters', () => {
+    expect(inputs({}).label('issue-label', { default: 'drift:production' })).toBe('drift:production');
+    expect(failure(() => inputs({ l: 'a,b' }).label('l')).message).toContain(
+      'Allowed: a GitHub label name of at most 50 characters, without commas.',
+    );
+    expect(failure(() => inputs({ l: 'x'.repeat(51) }).label('l')).reason).toBe('bad-input');
+  });
+
   it('applies defaults and patterns', () => {
     expect(inputs({}).string('dir', { default: 'terraform/proxmox' })).toBe('terraform/proxmox');
     const error = failure(() =>

@@ -136,6 +136,15 @@ export class Inputs {
     throw badInput(name, `has the value '${value}'`, allowed.join(', '));
   }
 
+  /** A GitHub label name: 1 to 50 characters without a comma (a comma would split it in API filters). */
+  label(name: string, options: Common & { default?: string } = {}): string {
+    return this.string(name, {
+      ...options,
+      pattern: /^[^,]{1,50}$/,
+      describe: 'a GitHub label name of at most 50 characters, without commas',
+    });
+  }
+
   /** A list: one item per line or separated by commas. Blank lines and `# comments` are ignored. */
   list(name: string, options: Common = {}): string[] {
     const value = this.raw(name, options.required);

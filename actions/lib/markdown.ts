@@ -25,6 +25,16 @@ export function table(headers: string[], rows: unknown[][], align: Align[] = [])
   return [line(headers), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n');
 }
 
+/** Inline code; a backtick inside becomes a quote, so the span cannot break. */
+export function inlineCode(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+/** A count with thousands separators: 5,000. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

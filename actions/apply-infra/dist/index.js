@@ -35422,11 +35422,7 @@ function readInputs(inputs) {
     return {
         ...(0,_lib_terraform_inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .readTerraformInputs */ .w4)(inputs),
         ...(reviewed ? { reviewedFingerprint: reviewed } : {}),
-        approvalLabel: inputs.string('approval-label', {
-            default: 'destroy-approved',
-            pattern: /^[^,]{1,50}$/,
-            describe: 'a GitHub label name of at most 50 characters, without commas',
-        }),
+        approvalLabel: inputs.label('approval-label', { default: 'destroy-approved' }),
         comment: inputs.boolean('comment', { default: true }),
     };
 }
@@ -37294,7 +37290,6 @@ function riskOf(plan, protectedHits) {
 /** The counts of a plan as a one-row Markdown table, for the plan comment and the apply report. */
 
 
-const number = (n) => n.toLocaleString('en-US');
 function countsTable(counts, outputs) {
     const columns = COUNTED_KINDS.map((k) => [k, counts[k]]);
     if (counts.read)
@@ -37302,7 +37297,7 @@ function countsTable(counts, outputs) {
     if (counts.other)
         columns.push(['other', counts.other]);
     columns.push(['outputs', outputs]);
-    return (0,markdown/* table */.tp)(columns.map(([k]) => k), [columns.map(([, n]) => (n ? `**${number(n)}**` : '0'))], columns.map(() => 'right'));
+    return (0,markdown/* table */.tp)(columns.map(([k]) => k), [columns.map(([, n]) => (n ? `**${(0,markdown/* formatCount */.B4)(n)}**` : '0'))], columns.map(() => 'right'));
 }
 
 ;// CONCATENATED MODULE: ./actions/apply-infra/src/report.ts
@@ -37314,7 +37309,6 @@ function countsTable(counts, outputs) {
 
 
 const LIST_LIMIT = 100;
-const code = (text) => `\`${text.replace(/`/g, "'")}\``;
 const TITLES = {
     applied: '✅ Applied',
     'no-changes': '✅ Nothing to apply',
@@ -37324,17 +37318,17 @@ const TITLES = {
 function list(title, items) {
     if (!items || items.length === 0)
         return undefined;
-    const shown = items.slice(0, LIST_LIMIT).map((a) => `- ${code(a)}`);
+    const shown = items.slice(0, LIST_LIMIT).map((a) => `- ${(0,markdown/* inlineCode */.ti)(a)}`);
     if (items.length > LIST_LIMIT)
         shown.push(`- … and ${items.length - LIST_LIMIT} more`);
     return `**${title}** (${items.length})\n${shown.join('\n')}`;
 }
 function differenceTable(difference) {
     const rows = [
-        ...difference.added.map((d) => [code(d.address), 'not in the reviewed plan', d.actions]),
-        ...difference.removed.map((d) => [code(d.address), `reviewed: ${d.actions}`, 'no longer planned']),
-        ...difference.actionsChanged.map((d) => [code(d.address), `reviewed: ${d.reviewed}`, d.now]),
-        ...difference.valuesChanged.map((a) => [code(a), 'same action', 'other values']),
+        ...difference.added.map((d) => [(0,markdown/* inlineCode */.ti)(d.address), 'not in the reviewed plan', d.actions]),
+        ...difference.removed.map((d) => [(0,markdown/* inlineCode */.ti)(d.address), `reviewed: ${d.actions}`, 'no longer planned']),
+        ...difference.actionsChanged.map((d) => [(0,markdown/* inlineCode */.ti)(d.address), `reviewed: ${d.reviewed}`, d.now]),
+        ...difference.valuesChanged.map((a) => [(0,markdown/* inlineCode */.ti)(a), 'same action', 'other values']),
     ];
     const more = rows.length > LIST_LIMIT ? `\n\n… and ${rows.length - LIST_LIMIT} more` : '';
     return `${(0,markdown/* table */.tp)(['address', 'reviewed', 'now'], rows.slice(0, LIST_LIMIT))}${more}`;
@@ -37346,17 +37340,17 @@ function reviewedLine(report) {
     const from = reviewed.source === 'input'
         ? 'the reviewed-fingerprint input'
         : `the plan comment${reviewed.commentUrl ? ` ([link](${reviewed.commentUrl}))` : ''} on PR #${reviewed.pullRequest?.number}` +
-            (reviewed.marker?.headSha ? `, planned at ${code(reviewed.marker.headSha.slice(0, 12))}` : '');
+            (reviewed.marker?.headSha ? `, planned at ${(0,markdown/* inlineCode */.ti)(reviewed.marker.headSha.slice(0, 12))}` : '');
     const now = report.fingerprint
         ? report.fingerprint === reviewed.fingerprint
             ? 'the new plan matches it'
-            : `the new plan has ${code(report.fingerprint.slice(0, 16))}`
+            : `the new plan has ${(0,markdown/* inlineCode */.ti)(report.fingerprint.slice(0, 16))}`
         : '';
-    return `Reviewed plan ${code(reviewed.fingerprint.slice(0, 16))} from ${from}${now ? `; ${now}` : ''}.`;
+    return `Reviewed plan ${(0,markdown/* inlineCode */.ti)(reviewed.fingerprint.slice(0, 16))} from ${from}${now ? `; ${now}` : ''}.`;
 }
 function renderApplyReport(report, budget) {
     const parts = [
-        `### ${TITLES[report.status]}: ${code(report.environment)} · ${code(report.workingDirectory)}`,
+        `### ${TITLES[report.status]}: ${(0,markdown/* inlineCode */.ti)(report.environment)} · ${(0,markdown/* inlineCode */.ti)(report.workingDirectory)}`,
     ];
     if (report.message)
         parts.push(`**${report.reason ?? 'failed'}**: ${report.message.split('\n')[0]}`);
@@ -37383,7 +37377,7 @@ function renderApplyReport(report, budget) {
         parts.push(`Ansible inventory written for ${report.inventoryHosts} host(s).`);
     }
     const footer = [
-        report.sha ? `commit ${code(report.sha.slice(0, 12))}` : '',
+        report.sha ? `commit ${(0,markdown/* inlineCode */.ti)(report.sha.slice(0, 12))}` : '',
         report.runUrl ? `[workflow run](${report.runUrl})` : '',
     ].filter(Boolean);
     return (0,markdown/* fitToBudget */.c5)({
@@ -43717,9 +43711,11 @@ function runUrl(env = process.env) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B4: () => (/* binding */ formatCount),
 /* harmony export */   Jz: () => (/* binding */ SUMMARY_LIMIT_BYTES),
 /* harmony export */   W$: () => (/* binding */ COMMENT_LIMIT),
 /* harmony export */   c5: () => (/* binding */ fitToBudget),
+/* harmony export */   ti: () => (/* binding */ inlineCode),
 /* harmony export */   tp: () => (/* binding */ table)
 /* harmony export */ });
 /* unused harmony exports cell, escapeHtml, details, codeBlock, mermaidLabel, mermaid, pieChart, ganttChart, barChart */
@@ -43743,6 +43739,14 @@ function table(headers, rows, align = []) {
     });
     const line = (cells) => `| ${headers.map((_, i) => cell(cells[i])).join(' | ')} |`;
     return [line(headers), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+/** Inline code; a backtick inside becomes a quote, so the span cannot break. */
+function inlineCode(text) {
+    return `\`${text.replace(/`/g, "'")}\``;
+}
+/** A count with thousands separators: 5,000. */
+function formatCount(n) {
+    return n.toLocaleString('en-US');
 }
 function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -44394,6 +44398,14 @@ class Inputs {
         if (value === '')
             throw (0,errors/* badInput */.AN)(name, 'is required but was not given', allowed.join(', '));
         throw (0,errors/* badInput */.AN)(name, `has the value '${value}'`, allowed.join(', '));
+    }
+    /** A GitHub label name: 1 to 50 characters without a comma (a comma would split it in API filters). */
+    label(name, options = {}) {
+        return this.string(name, {
+            ...options,
+            pattern: /^[^,]{1,50}$/,
+            describe: 'a GitHub label name of at most 50 characters, without commas',
+        });
     }
     /** A list: one item per line or separated by commas. Blank lines and `# comments` are ignored. */
     list(name, options = {}) {

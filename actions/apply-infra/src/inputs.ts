@@ -16,11 +16,7 @@ export function readInputs(inputs: Inputs): ApplyInfraInputs {
   return {
     ...readTerraformInputs(inputs),
     ...(reviewed ? { reviewedFingerprint: reviewed } : {}),
-    approvalLabel: inputs.string('approval-label', {
-      default: 'destroy-approved',
-      pattern: /^[^,]{1,50}$/,
-      describe: 'a GitHub label name of at most 50 characters, without commas',
-    }),
+    approvalLabel: inputs.label('approval-label', { default: 'destroy-approved' }),
     comment: inputs.boolean('comment', { default: true }),
   };
 }

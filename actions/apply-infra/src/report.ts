@@ -3,7 +3,7 @@
  * the new one), what was applied, and on a refusal or failure exactly what differed or what was and was not
  * applied.
  */
-import { fitToBudget, table } from '../../lib/markdown.js';
+import { fitToBudget, inlineCode, table } from '../../lib/markdown.js';
 import { countsTable } from '../../lib/terraform/counts-table.js';
 import type { PlanDifference } from '../../lib/terraform/fingerprint.js';
 import type { Counts } from '../../lib/terraform/plan-json.js';
@@ -33,7 +33,6 @@ export interface ApplyReport {
 }
 
 export const LIST_LIMIT = 100;
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 const TITLES: Record<ApplyStatus, string> = {
   applied: '✅ Applied',
@@ -44,17 +43,17 @@ const TITLES: Record<ApplyStatus, string> = {
 
 function list(title: string, items: readonly string[] | undefined): string | undefined {
   if (!items || items.length === 0) return undefined;
-  const shown = items.slice(0, LIST_LIMIT).map((a) => `- ${code(a)}`);
+  const shown = items.slice(0, LIST_LIMIT).map((a) => `- ${inlineCode(a)}`);
   if (items.length > LIST_LIMIT) shown.push(`- … and ${items.length - LIST_LIMIT} more`);
   return `**${title}** (${items.length})\n${shown.join('\n')}`;
 }
 
 export function differenceTable(difference: PlanDifference): string {
   const rows: string[][] = [
-    ...difference.added.map((d) => [code(d.address), 'not in the reviewed plan', d.actions]),
-    ...difference.removed.map((d) => [code(d.address), `reviewed: ${d.actions}`, 'no longer planned']),
-    ...difference.actionsChanged.map((d) => [code(d.address), `reviewed: ${d.reviewed}`, d.now]),
-    ...difference.valuesChanged.map((a) => [code(a), 'same action', 'other values']),
+    ...difference.added.map((d) => [inlineCode(d.address), 'not in the reviewed plan', d.actions]),
+    ...difference.removed.map((d) => [inlineCode(d.address), `reviewed: ${d.actions}`, 'no longer planned']),
+    ...difference.actionsChanged.map((d) => [inlineCode(d.address), `reviewed: ${d.reviewed}`, d.now]),
+    ...difference.valuesChanged.map((a) => [inlineCode(a), 'same action', 'other values']),
   ];
   const more = rows.length > LIST_LIMIT ? `\n\n… and ${rows.length - LIST_LIMIT} more` : '';
   return `${table(['address', 'reviewed', 'now'], rows.slice(0, LIST_LIMIT))}${more}`;
@@ -67,18 +66,18 @@ function reviewedLine(report: ApplyReport): string | undefined {
     reviewed.source === 'input'
       ? 'the reviewed-fingerprint input'
       : `the plan comment${reviewed.commentUrl ? ` ([link](${reviewed.commentUrl}))` : ''} on PR #${reviewed.pullRequest?.number}` +
-        (reviewed.marker?.headSha ? `, planned at ${code(reviewed.marker.headSha.slice(0, 12))}` : '');
+        (reviewed.marker?.headSha ? `, planned at ${inlineCode(reviewed.marker.headSha.slice(0, 12))}` : '');
   const now = report.fingerprint
     ? report.fingerprint === reviewed.fingerprint
       ? 'the new plan matches it'
-      : `the new plan has ${code(report.fingerprint.slice(0, 16))}`
+      : `the new plan has ${inlineCode(report.fingerprint.slice(0, 16))}`
     : '';
-  return `Reviewed plan ${code(reviewed.fingerprint.slice(0, 16))} from ${from}${now ? `; ${now}` : ''}.`;
+  return `Reviewed plan ${inlineCode(reviewed.fingerprint.slice(0, 16))} from ${from}${now ? `; ${now}` : ''}.`;
 }
 
 export function renderApplyReport(report: ApplyReport, budget: number): string {
   const parts = [
-    `### ${TITLES[report.status]}: ${code(report.environment)} · ${code(report.workingDirectory)}`,
+    `### ${TITLES[report.status]}: ${inlineCode(report.environment)} · ${inlineCode(report.workingDirectory)}`,
   ];
   if (report.message) parts.push(`**${report.reason ?? 'failed'}**: ${report.message.split('\n')[0]}`);
   const reviewed = reviewedLine(report);
@@ -106,7 +105,7 @@ export function renderApplyReport(report: ApplyReport, budget: number): string {
     parts.push(`Ansible inventory written for ${report.inventoryHosts} host(s).`);
   }
   const footer = [
-    report.sha ? `commit ${code(report.sha.slice(0, 12))}` : '',
+    report.sha ? `commit ${inlineCode(report.sha.slice(0, 12))}` : '',
     report.runUrl ? `[workflow run](${report.runUrl})` : '',
   ].filter(Boolean);
   return fitToBudget({

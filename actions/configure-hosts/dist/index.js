@@ -37041,10 +37041,9 @@ function graphHosts(graph) {
 
 /** How many lines of a diff the report shows per task. */
 const DIFF_LINES = 40;
-const code = (text) => `\`${text.replace(/`/g, "'")}\``;
 function recapTable(hosts) {
     const rows = hosts.map((h) => [
-        `${h.failed || h.unreachable ? '❌' : h.changed ? '🟡' : '✅'} ${code(h.host)}`,
+        `${h.failed || h.unreachable ? '❌' : h.changed ? '🟡' : '✅'} ${(0,markdown/* inlineCode */.ti)(h.host)}`,
         h.ok,
         h.changed,
         h.failed,
@@ -37071,7 +37070,7 @@ function shortDiff(diff) {
         : `${lines.slice(0, DIFF_LINES).join('\n')}\n… ${lines.length - DIFF_LINES} more lines`;
 }
 function taskLine(t) {
-    return `${code(t.host)}: ${t.task}`;
+    return `${(0,markdown/* inlineCode */.ti)(t.host)}: ${t.task}`;
 }
 /** The changed tasks, whole items only, within `room` characters. */
 function changedSection(tasks, check, room = Number.POSITIVE_INFINITY) {
@@ -37093,7 +37092,7 @@ function changedSection(tasks, check, room = Number.POSITIVE_INFINITY) {
 }
 function failureSection(results) {
     const lines = [
-        ...results.unreachableTasks.map((t) => `- **unreachable** ${code(t.host)}: ${(t.msg ?? '').split('\n')[0]}`),
+        ...results.unreachableTasks.map((t) => `- **unreachable** ${(0,markdown/* inlineCode */.ti)(t.host)}: ${(t.msg ?? '').split('\n')[0]}`),
         ...results.failedTasks.map((t) => `- **failed** ${taskLine(t)}: ${(t.msg ?? t.stderr ?? '').split('\n')[0]}`),
     ];
     return lines.length ? `#### Failures\n\n${lines.join('\n')}` : undefined;
@@ -37102,7 +37101,7 @@ function renderReport(view, budget) {
     const { results } = view;
     const bad = results.totals.failed + results.totals.unreachable > 0;
     const verb = view.check ? 'Ansible dry run (check + diff)' : 'Ansible run';
-    const title = `### ${bad ? '❌' : '✅'} ${verb} for ${code(view.environment)} · ${code(view.playbook)}`;
+    const title = `### ${bad ? '❌' : '✅'} ${verb} for ${(0,markdown/* inlineCode */.ti)(view.environment)} · ${(0,markdown/* inlineCode */.ti)(view.playbook)}`;
     const t = results.totals;
     const totals = `**${t.ok}** ok · **${t.changed}** ${view.check ? 'would change' : 'changed'} · **${t.failed}** failed · **${t.unreachable}** unreachable · **${t.skipped}** skipped`;
     const incomplete = results.complete
@@ -37112,7 +37111,7 @@ function renderReport(view, budget) {
         .filter(Boolean)
         .join('\n\n');
     const footer = [
-        view.sha ? `commit ${code(view.sha.slice(0, 12))}` : '',
+        view.sha ? `commit ${(0,markdown/* inlineCode */.ti)(view.sha.slice(0, 12))}` : '',
         view.runUrl ? `[workflow run](${view.runUrl})` : '',
     ]
         .filter(Boolean)
@@ -38407,10 +38406,11 @@ function runUrl(env = process.env) {
 /* harmony export */   Jz: () => (/* binding */ SUMMARY_LIMIT_BYTES),
 /* harmony export */   W$: () => (/* binding */ COMMENT_LIMIT),
 /* harmony export */   c5: () => (/* binding */ fitToBudget),
+/* harmony export */   ti: () => (/* binding */ inlineCode),
 /* harmony export */   tp: () => (/* binding */ table),
 /* harmony export */   zH: () => (/* binding */ details)
 /* harmony export */ });
-/* unused harmony exports cell, escapeHtml, mermaidLabel, mermaid, pieChart, ganttChart, barChart */
+/* unused harmony exports cell, formatCount, escapeHtml, mermaidLabel, mermaid, pieChart, ganttChart, barChart */
 /**
  * Markdown building blocks for PR comments and job summaries: tables, collapsed blocks, code fences, Mermaid
  * charts, and fitting a document into a character budget without ever losing its summary part.
@@ -38431,6 +38431,14 @@ function table(headers, rows, align = []) {
     });
     const line = (cells) => `| ${headers.map((_, i) => cell(cells[i])).join(' | ')} |`;
     return [line(headers), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+/** Inline code; a backtick inside becomes a quote, so the span cannot break. */
+function inlineCode(text) {
+    return `\`${text.replace(/`/g, "'")}\``;
+}
+/** A count with thousands separators: 5,000. */
+function formatCount(n) {
+    return n.toLocaleString('en-US');
 }
 function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -38683,6 +38691,14 @@ class Inputs {
         if (value === '')
             throw (0,errors/* badInput */.AN)(name, 'is required but was not given', allowed.join(', '));
         throw (0,errors/* badInput */.AN)(name, `has the value '${value}'`, allowed.join(', '));
+    }
+    /** A GitHub label name: 1 to 50 characters without a comma (a comma would split it in API filters). */
+    label(name, options = {}) {
+        return this.string(name, {
+            ...options,
+            pattern: /^[^,]{1,50}$/,
+            describe: 'a GitHub label name of at most 50 characters, without commas',
+        });
     }
     /** A list: one item per line or separated by commas. Blank lines and `# comments` are ignored. */
     list(name, options = {}) {

@@ -2,7 +2,7 @@
  * configure-hosts' report for the job summary and, in check mode on a pull request, the PR comment: the
  * per-host recap, then each changed task with its short diff, and each failure with its message.
  */
-import { codeBlock, details, fitToBudget, table } from '../../lib/markdown.js';
+import { codeBlock, details, fitToBudget, inlineCode, table } from '../../lib/markdown.js';
 import type { HostRecap, RunResults, TaskResult } from './events.js';
 
 export interface ReportView {
@@ -16,11 +16,10 @@ export interface ReportView {
 
 /** How many lines of a diff the report shows per task. */
 export const DIFF_LINES = 40;
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
 
 export function recapTable(hosts: readonly HostRecap[]): string {
   const rows = hosts.map((h) => [
-    `${h.failed || h.unreachable ? '❌' : h.changed ? '🟡' : '✅'} ${code(h.host)}`,
+    `${h.failed || h.unreachable ? '❌' : h.changed ? '🟡' : '✅'} ${inlineCode(h.host)}`,
     h.ok,
     h.changed,
     h.failed,
@@ -49,7 +48,7 @@ function shortDiff(diff: string): string {
 }
 
 function taskLine(t: TaskResult): string {
-  return `${code(t.host)}: ${t.task}`;
+  return `${inlineCode(t.host)}: ${t.task}`;
 }
 
 /** The changed tasks, whole items only, within `room` characters. */
@@ -78,7 +77,7 @@ export function changedSection(
 export function failureSection(results: RunResults): string | undefined {
   const lines = [
     ...results.unreachableTasks.map(
-      (t) => `- **unreachable** ${code(t.host)}: ${(t.msg ?? '').split('\n')[0]}`,
+      (t) => `- **unreachable** ${inlineCode(t.host)}: ${(t.msg ?? '').split('\n')[0]}`,
     ),
     ...results.failedTasks.map(
       (t) => `- **failed** ${taskLine(t)}: ${(t.msg ?? t.stderr ?? '').split('\n')[0]}`,
@@ -91,7 +90,7 @@ export function renderReport(view: ReportView, budget: number): string {
   const { results } = view;
   const bad = results.totals.failed + results.totals.unreachable > 0;
   const verb = view.check ? 'Ansible dry run (check + diff)' : 'Ansible run';
-  const title = `### ${bad ? '❌' : '✅'} ${verb} for ${code(view.environment)} · ${code(view.playbook)}`;
+  const title = `### ${bad ? '❌' : '✅'} ${verb} for ${inlineCode(view.environment)} · ${inlineCode(view.playbook)}`;
   const t = results.totals;
   const totals = `**${t.ok}** ok · **${t.changed}** ${view.check ? 'would change' : 'changed'} · **${t.failed}** failed · **${t.unreachable}** unreachable · **${t.skipped}** skipped`;
   const incomplete = results.complete
@@ -101,7 +100,7 @@ export function renderReport(view: ReportView, budget: number): string {
     .filter(Boolean)
     .join('\n\n');
   const footer = [
-    view.sha ? `commit ${code(view.sha.slice(0, 12))}` : '',
+    view.sha ? `commit ${inlineCode(view.sha.slice(0, 12))}` : '',
     view.runUrl ? `[workflow run](${view.runUrl})` : '',
   ]
     .filter(Boolean)

@@ -36,11 +36,7 @@ export function readInputs(inputs: Inputs, runner: { eventName: string; runnerTe
     timeoutMs: inputs.durationMs('timeout', { default: '2h', minMs: 1000 }),
     reportDir: inputs.string('report-dir', { default: join(runner.runnerTemp, 'dr-drill') }),
     issueOnFailure: inputs.boolean('issue-on-failure', { default: runner.eventName === 'schedule' }),
-    issueLabel: inputs.string('issue-label', {
-      default: 'dr-drill',
-      pattern: /^[^,]{1,50}$/,
-      describe: 'a GitHub label name of at most 50 characters, without commas',
-    }),
+    issueLabel: inputs.label('issue-label', { default: 'dr-drill' }),
     ...(kubeconfig ? { kubeconfig } : {}),
     ...(githubToken ? { githubToken } : {}),
   };

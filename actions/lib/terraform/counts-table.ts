@@ -1,8 +1,6 @@
 /** The counts of a plan as a one-row Markdown table, for the plan comment and the apply report. */
-import { table } from '../markdown.js';
+import { formatCount, table } from '../markdown.js';
 import { COUNTED_KINDS, type Counts } from './plan-json.js';
-
-const number = (n: number) => n.toLocaleString('en-US');
 
 export function countsTable(counts: Counts, outputs: number): string {
   const columns: Array<[string, number]> = COUNTED_KINDS.map((k) => [k, counts[k]]);
@@ -11,7 +9,7 @@ export function countsTable(counts: Counts, outputs: number): string {
   columns.push(['outputs', outputs]);
   return table(
     columns.map(([k]) => k),
-    [columns.map(([, n]) => (n ? `**${number(n)}**` : '0'))],
+    [columns.map(([, n]) => (n ? `**${formatCount(n)}**` : '0'))],
     columns.map(() => 'right'),
   );
 }

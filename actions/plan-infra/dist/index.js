@@ -36492,11 +36492,13 @@ function runUrl(env = process.env) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B4: () => (/* binding */ formatCount),
 /* harmony export */   DV: () => (/* binding */ codeBlock),
 /* harmony export */   Jz: () => (/* binding */ SUMMARY_LIMIT_BYTES),
 /* harmony export */   W$: () => (/* binding */ COMMENT_LIMIT),
 /* harmony export */   ZD: () => (/* binding */ escapeHtml),
 /* harmony export */   c5: () => (/* binding */ fitToBudget),
+/* harmony export */   ti: () => (/* binding */ inlineCode),
 /* harmony export */   tp: () => (/* binding */ table),
 /* harmony export */   zH: () => (/* binding */ details)
 /* harmony export */ });
@@ -36521,6 +36523,14 @@ function table(headers, rows, align = []) {
     });
     const line = (cells) => `| ${headers.map((_, i) => cell(cells[i])).join(' | ')} |`;
     return [line(headers), `| ${rule.join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+/** Inline code; a backtick inside becomes a quote, so the span cannot break. */
+function inlineCode(text) {
+    return `\`${text.replace(/`/g, "'")}\``;
+}
+/** A count with thousands separators: 5,000. */
+function formatCount(n) {
+    return n.toLocaleString('en-US');
 }
 function escapeHtml(text) {
     return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -37173,6 +37183,14 @@ class Inputs {
             throw (0,errors/* badInput */.AN)(name, 'is required but was not given', allowed.join(', '));
         throw (0,errors/* badInput */.AN)(name, `has the value '${value}'`, allowed.join(', '));
     }
+    /** A GitHub label name: 1 to 50 characters without a comma (a comma would split it in API filters). */
+    label(name, options = {}) {
+        return this.string(name, {
+            ...options,
+            pattern: /^[^,]{1,50}$/,
+            describe: 'a GitHub label name of at most 50 characters, without commas',
+        });
+    }
     /** A list: one item per line or separated by commas. Blank lines and `# comments` are ignored. */
     list(name, options = {}) {
         const value = this.raw(name, options.required);
@@ -37546,19 +37564,13 @@ function planCommentKey(environment, workingDirectory) {
 /* harmony export */ });
 /* harmony import */ var _lib_terraform_inputs_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9908);
 
-const LABEL = /^[^,]{1,50}$/;
-const LABEL_RULE = 'a GitHub label name of at most 50 characters, without commas';
 function readInputs(inputs) {
     return {
         ...(0,_lib_terraform_inputs_js__WEBPACK_IMPORTED_MODULE_0__/* .readTerraformInputs */ .w4)(inputs),
         mode: inputs.enum('mode', ['plan', 'drift'], { default: 'plan' }),
         comment: inputs.boolean('comment', { default: true }),
-        approvalLabel: inputs.string('approval-label', {
-            default: 'destroy-approved',
-            pattern: LABEL,
-            describe: LABEL_RULE,
-        }),
-        riskLabel: inputs.string('risk-label', { default: 'destroy', pattern: LABEL, describe: LABEL_RULE }),
+        approvalLabel: inputs.label('approval-label', { default: 'destroy-approved' }),
+        riskLabel: inputs.label('risk-label', { default: 'destroy' }),
     };
 }
 
@@ -39400,7 +39412,6 @@ function riskOf(plan, protectedHits) {
 /** The counts of a plan as a one-row Markdown table, for the plan comment and the apply report. */
 
 
-const number = (n) => n.toLocaleString('en-US');
 function countsTable(counts, outputs) {
     const columns = COUNTED_KINDS.map((k) => [k, counts[k]]);
     if (counts.read)
@@ -39408,7 +39419,7 @@ function countsTable(counts, outputs) {
     if (counts.other)
         columns.push(['other', counts.other]);
     columns.push(['outputs', outputs]);
-    return (0,markdown/* table */.tp)(columns.map(([k]) => k), [columns.map(([, n]) => (n ? `**${number(n)}**` : '0'))], columns.map(() => 'right'));
+    return (0,markdown/* table */.tp)(columns.map(([k]) => k), [columns.map(([, n]) => (n ? `**${(0,markdown/* formatCount */.B4)(n)}**` : '0'))], columns.map(() => 'right'));
 }
 
 ;// CONCATENATED MODULE: ./actions/plan-infra/src/comment.ts
@@ -39447,16 +39458,14 @@ const KIND_WORDS = {
     'no-op': 'no change',
     other: 'other',
 };
-const code = (text) => `\`${text.replace(/`/g, "'")}\``;
-const comment_number = (n) => n.toLocaleString('en-US');
 function reasonText(change) {
     const parts = [];
     if (change.actionReason) {
         const words = REASONS[change.actionReason];
-        parts.push(words ? `${words} (${code(change.actionReason)})` : code(change.actionReason));
+        parts.push(words ? `${words} (${(0,markdown/* inlineCode */.ti)(change.actionReason)})` : (0,markdown/* inlineCode */.ti)(change.actionReason));
     }
     if (change.replacePaths.length) {
-        parts.push(`forced by ${change.replacePaths.map((p) => code(plan_json_formatPath(p))).join(', ')}`);
+        parts.push(`forced by ${change.replacePaths.map((p) => (0,markdown/* inlineCode */.ti)(plan_json_formatPath(p))).join(', ')}`);
     }
     return parts.join('; ');
 }
@@ -39470,28 +39479,28 @@ function banner(view) {
     const lines = destructive.slice(0, BANNER_LIMIT).map((change) => {
         const host = hosts.get(change.address);
         const reason = reasonText(change);
-        return `> - **${change.kind}** ${code(change.address)}${reason ? `: ${reason}` : ''}${host ? ` · 🔒 protected host ${code(host)}` : ''}`;
+        return `> - **${change.kind}** ${(0,markdown/* inlineCode */.ti)(change.address)}${reason ? `: ${reason}` : ''}${host ? ` · 🔒 protected host ${(0,markdown/* inlineCode */.ti)(host)}` : ''}`;
     });
     if (destructive.length > BANNER_LIMIT)
-        lines.push(`> - … and ${comment_number(destructive.length - BANNER_LIMIT)} more`);
+        lines.push(`> - … and ${(0,markdown/* formatCount */.B4)(destructive.length - BANNER_LIMIT)} more`);
     const destroys = destructive.filter((c) => c.kind !== 'replace').length;
     const replaces = destructive.length - destroys;
     const head = [
-        destroys ? `${comment_number(destroys)} to destroy` : '',
-        replaces ? `${comment_number(replaces)} to replace` : '',
+        destroys ? `${(0,markdown/* formatCount */.B4)(destroys)} to destroy` : '',
+        replaces ? `${(0,markdown/* formatCount */.B4)(replaces)} to replace` : '',
     ].filter(Boolean);
     return [`> [!CAUTION]`, `> **This plan deletes objects: ${head.join(', ')}.**`, '>', ...lines].join('\n');
 }
 function riskNote(view) {
     if (view.risk !== 'high')
         return undefined;
-    const hosts = [...new Set(view.protectedChanges.map((p) => p.host))].map(code).join(', ');
+    const hosts = [...new Set(view.protectedChanges.map((p) => p.host))].map(markdown/* inlineCode */.ti).join(', ');
     const approval = view.approved === true
-        ? `The PR carries ${code(view.approvalLabel)}: approved.`
-        : `Add the label ${code(view.approvalLabel)} to the PR to approve it; until then this check fails.`;
+        ? `The PR carries ${(0,markdown/* inlineCode */.ti)(view.approvalLabel)}: approved.`
+        : `Add the label ${(0,markdown/* inlineCode */.ti)(view.approvalLabel)} to the PR to approve it; until then this check fails.`;
     return [
         '> [!WARNING]',
-        `> **Risk: high.** It destroys or replaces protected host(s) ${hosts} of ${code(view.environment)}. ${approval}`,
+        `> **Risk: high.** It destroys or replaces protected host(s) ${hosts} of ${(0,markdown/* inlineCode */.ti)(view.environment)}. ${approval}`,
     ].join('\n');
 }
 /** Resources grouped by module, then by kind of change, with at most GROUP_LIMIT addresses per group. */
@@ -39519,13 +39528,13 @@ function groupedResources(changes) {
                     c.importing ? `import ${c.importId ?? ''}`.trim() : '',
                     c.previousAddress && c.previousAddress !== c.address ? `from ${c.previousAddress}` : '',
                 ].filter(Boolean);
-                return `${code(localAddress(c))}${extra.length ? ` (${(0,markdown/* escapeHtml */.ZD)(extra.join(', '))})` : ''}`;
+                return `${(0,markdown/* inlineCode */.ti)(localAddress(c))}${extra.length ? ` (${(0,markdown/* escapeHtml */.ZD)(extra.join(', '))})` : ''}`;
             });
             listed += shown.length;
             const rest = list.length - shown.length;
-            lines.push(`- **${KIND_WORDS[kind] ?? kind}** (${comment_number(list.length)}): ${shown.join(', ')}${rest ? `${shown.length ? ', ' : ''}… and ${comment_number(rest)} more` : ''}`);
+            lines.push(`- **${KIND_WORDS[kind] ?? kind}** (${(0,markdown/* formatCount */.B4)(list.length)}): ${shown.join(', ')}${rest ? `${shown.length ? ', ' : ''}… and ${(0,markdown/* formatCount */.B4)(rest)} more` : ''}`);
         }
-        sections.push(`**${name ? code(name) : 'root module'}**\n${lines.join('\n')}`);
+        sections.push(`**${name ? (0,markdown/* inlineCode */.ti)(name) : 'root module'}**\n${lines.join('\n')}`);
     }
     return sections.join('\n\n');
 }
@@ -39533,15 +39542,15 @@ function outputsList(plan) {
     if (plan.outputs.length === 0)
         return undefined;
     const rows = plan.outputs.map((o) => [
-        code(o.name),
+        (0,markdown/* inlineCode */.ti)(o.name),
         KIND_WORDS[o.kind] ?? o.actions.join(','),
         o.sensitive ? 'sensitive' : '',
     ]);
     return ((0,markdown/* table */.tp)(['output', 'change', ''], rows.slice(0, GROUP_LIMIT)) +
-        (rows.length > GROUP_LIMIT ? `\n\n… and ${comment_number(rows.length - GROUP_LIMIT)} more outputs` : ''));
+        (rows.length > GROUP_LIMIT ? `\n\n… and ${(0,markdown/* formatCount */.B4)(rows.length - GROUP_LIMIT)} more outputs` : ''));
 }
 function planTitle(view, what = 'Terraform plan') {
-    return `### ${what} for ${code(view.environment)} · ${code(view.workingDirectory)}`;
+    return `### ${what} for ${(0,markdown/* inlineCode */.ti)(view.environment)} · ${(0,markdown/* inlineCode */.ti)(view.workingDirectory)}`;
 }
 /** The part that is always kept: title, banners, counts, grouped resources. */
 function planSummary(view) {
@@ -39563,10 +39572,10 @@ function planSummary(view) {
             parts.push(outputs);
     }
     if (view.plan.drift.length > 0) {
-        parts.push(`ℹ️ ${comment_number(view.plan.drift.length)} resource(s) changed outside Terraform since the last apply: ` +
+        parts.push(`ℹ️ ${(0,markdown/* formatCount */.B4)(view.plan.drift.length)} resource(s) changed outside Terraform since the last apply: ` +
             view.plan.drift
                 .slice(0, 10)
-                .map((d) => code(d.address))
+                .map((d) => (0,markdown/* inlineCode */.ti)(d.address))
                 .join(', ') +
             (view.plan.drift.length > 10 ? ', …' : ''));
     }
@@ -39574,8 +39583,8 @@ function planSummary(view) {
 }
 function planFooter(view) {
     const parts = [
-        `Fingerprint ${code(view.fingerprint.slice(0, 16))}`,
-        view.headSha ? `commit ${code(view.headSha.slice(0, 12))}` : '',
+        `Fingerprint ${(0,markdown/* inlineCode */.ti)(view.fingerprint.slice(0, 16))}`,
+        view.headSha ? `commit ${(0,markdown/* inlineCode */.ti)(view.headSha.slice(0, 12))}` : '',
         `Terraform ${(0,markdown/* escapeHtml */.ZD)(view.plan.terraformVersion)}`,
         view.runUrl ? `[workflow run](${view.runUrl})` : '',
     ].filter(Boolean);
@@ -39591,8 +39600,8 @@ function renderPlan(view, budget) {
         summary: planSummary(view),
         ...(view.plan.hasChanges ? { detail: view.showText.replace(/\n+$/, '') } : {}),
         wrapDetail: (detail, omitted) => (0,markdown/* details */.zH)(omitted
-            ? `terraform show (${comment_number(showLines - omitted)} of ${comment_number(showLines)} lines; the rest did not fit)`
-            : `terraform show (${comment_number(showLines)} lines)`, (0,markdown/* codeBlock */.DV)(detail, 'hcl')),
+            ? `terraform show (${(0,markdown/* formatCount */.B4)(showLines - omitted)} of ${(0,markdown/* formatCount */.B4)(showLines)} lines; the rest did not fit)`
+            : `terraform show (${(0,markdown/* formatCount */.B4)(showLines)} lines)`, (0,markdown/* codeBlock */.DV)(detail, 'hcl')),
         footer: planFooter(view),
         budget,
     });
@@ -39613,17 +39622,16 @@ function driftLabel(environment) {
 function hasDrift(plan) {
     return plan.drift.length > 0 || plan.hasChanges;
 }
-const drift_code = (text) => `\`${text.replace(/`/g, "'")}\``;
 function rows(changes) {
     const body = changes
         .slice(0, DRIFT_ROWS)
-        .map((c) => [drift_code(c.address), c.kind, changedAttributes(c).map(drift_code).join(', ')]);
+        .map((c) => [(0,markdown/* inlineCode */.ti)(c.address), c.kind, changedAttributes(c).map(markdown/* inlineCode */.ti).join(', ')]);
     const more = changes.length > DRIFT_ROWS ? `\n\n… and ${changes.length - DRIFT_ROWS} more` : '';
     return `${(0,markdown/* table */.tp)(['resource', 'change', 'attributes'], body)}${more}`;
 }
 function driftReport(view, budget) {
     const { plan } = view;
-    const parts = [`### Drift in ${drift_code(view.environment)} · ${drift_code(view.workingDirectory)}`];
+    const parts = [`### Drift in ${(0,markdown/* inlineCode */.ti)(view.environment)} · ${(0,markdown/* inlineCode */.ti)(view.workingDirectory)}`];
     if (!hasDrift(plan)) {
         parts.push('✅ No drift: the infrastructure matches the state and the configuration on the default branch.');
     }

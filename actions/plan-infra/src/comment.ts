@@ -4,7 +4,15 @@
  * module and action, then `terraform show` in a collapsed block. The part before the collapsed block is the
  * summary and is always kept; only the show text is cut (on line boundaries) to fit the budget.
  */
-import { codeBlock, details, escapeHtml, fitToBudget, table } from '../../lib/markdown.js';
+import {
+  codeBlock,
+  details,
+  escapeHtml,
+  fitToBudget,
+  formatCount,
+  inlineCode,
+  table,
+} from '../../lib/markdown.js';
 import { countsTable } from '../../lib/terraform/counts-table.js';
 import {
   formatPath,
@@ -59,17 +67,14 @@ const KIND_WORDS: Record<string, string> = {
   other: 'other',
 };
 
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
-const number = (n: number) => n.toLocaleString('en-US');
-
 function reasonText(change: ResourceChange): string {
   const parts: string[] = [];
   if (change.actionReason) {
     const words = REASONS[change.actionReason];
-    parts.push(words ? `${words} (${code(change.actionReason)})` : code(change.actionReason));
+    parts.push(words ? `${words} (${inlineCode(change.actionReason)})` : inlineCode(change.actionReason));
   }
   if (change.replacePaths.length) {
-    parts.push(`forced by ${change.replacePaths.map((p) => code(formatPath(p))).join(', ')}`);
+    parts.push(`forced by ${change.replacePaths.map((p) => inlineCode(formatPath(p))).join(', ')}`);
   }
   return parts.join('; ');
 }
@@ -83,31 +88,31 @@ function banner(view: PlanView): string | undefined {
   const lines = destructive.slice(0, BANNER_LIMIT).map((change) => {
     const host = hosts.get(change.address);
     const reason = reasonText(change);
-    return `> - **${change.kind}** ${code(change.address)}${reason ? `: ${reason}` : ''}${
-      host ? ` · 🔒 protected host ${code(host)}` : ''
+    return `> - **${change.kind}** ${inlineCode(change.address)}${reason ? `: ${reason}` : ''}${
+      host ? ` · 🔒 protected host ${inlineCode(host)}` : ''
     }`;
   });
   if (destructive.length > BANNER_LIMIT)
-    lines.push(`> - … and ${number(destructive.length - BANNER_LIMIT)} more`);
+    lines.push(`> - … and ${formatCount(destructive.length - BANNER_LIMIT)} more`);
   const destroys = destructive.filter((c) => c.kind !== 'replace').length;
   const replaces = destructive.length - destroys;
   const head = [
-    destroys ? `${number(destroys)} to destroy` : '',
-    replaces ? `${number(replaces)} to replace` : '',
+    destroys ? `${formatCount(destroys)} to destroy` : '',
+    replaces ? `${formatCount(replaces)} to replace` : '',
   ].filter(Boolean);
   return [`> [!CAUTION]`, `> **This plan deletes objects: ${head.join(', ')}.**`, '>', ...lines].join('\n');
 }
 
 function riskNote(view: PlanView): string | undefined {
   if (view.risk !== 'high') return undefined;
-  const hosts = [...new Set(view.protectedChanges.map((p) => p.host))].map(code).join(', ');
+  const hosts = [...new Set(view.protectedChanges.map((p) => p.host))].map(inlineCode).join(', ');
   const approval =
     view.approved === true
-      ? `The PR carries ${code(view.approvalLabel)}: approved.`
-      : `Add the label ${code(view.approvalLabel)} to the PR to approve it; until then this check fails.`;
+      ? `The PR carries ${inlineCode(view.approvalLabel)}: approved.`
+      : `Add the label ${inlineCode(view.approvalLabel)} to the PR to approve it; until then this check fails.`;
   return [
     '> [!WARNING]',
-    `> **Risk: high.** It destroys or replaces protected host(s) ${hosts} of ${code(view.environment)}. ${approval}`,
+    `> **Risk: high.** It destroys or replaces protected host(s) ${hosts} of ${inlineCode(view.environment)}. ${approval}`,
   ].join('\n');
 }
 
@@ -135,17 +140,17 @@ export function groupedResources(changes: readonly ResourceChange[]): string {
           c.importing ? `import ${c.importId ?? ''}`.trim() : '',
           c.previousAddress && c.previousAddress !== c.address ? `from ${c.previousAddress}` : '',
         ].filter(Boolean);
-        return `${code(localAddress(c))}${extra.length ? ` (${escapeHtml(extra.join(', '))})` : ''}`;
+        return `${inlineCode(localAddress(c))}${extra.length ? ` (${escapeHtml(extra.join(', '))})` : ''}`;
       });
       listed += shown.length;
       const rest = list.length - shown.length;
       lines.push(
-        `- **${KIND_WORDS[kind] ?? kind}** (${number(list.length)}): ${shown.join(', ')}${
-          rest ? `${shown.length ? ', ' : ''}… and ${number(rest)} more` : ''
+        `- **${KIND_WORDS[kind] ?? kind}** (${formatCount(list.length)}): ${shown.join(', ')}${
+          rest ? `${shown.length ? ', ' : ''}… and ${formatCount(rest)} more` : ''
         }`,
       );
     }
-    sections.push(`**${name ? code(name) : 'root module'}**\n${lines.join('\n')}`);
+    sections.push(`**${name ? inlineCode(name) : 'root module'}**\n${lines.join('\n')}`);
   }
   return sections.join('\n\n');
 }
@@ -153,13 +158,13 @@ export function groupedResources(changes: readonly ResourceChange[]): string {
 function outputsList(plan: Plan): string | undefined {
   if (plan.outputs.length === 0) return undefined;
   const rows = plan.outputs.map((o) => [
-    code(o.name),
+    inlineCode(o.name),
     KIND_WORDS[o.kind] ?? o.actions.join(','),
     o.sensitive ? 'sensitive' : '',
   ]);
   return (
     table(['output', 'change', ''], rows.slice(0, GROUP_LIMIT)) +
-    (rows.length > GROUP_LIMIT ? `\n\n… and ${number(rows.length - GROUP_LIMIT)} more outputs` : '')
+    (rows.length > GROUP_LIMIT ? `\n\n… and ${formatCount(rows.length - GROUP_LIMIT)} more outputs` : '')
   );
 }
 
@@ -167,7 +172,7 @@ export function planTitle(
   view: Pick<PlanView, 'environment' | 'workingDirectory'>,
   what = 'Terraform plan',
 ): string {
-  return `### ${what} for ${code(view.environment)} · ${code(view.workingDirectory)}`;
+  return `### ${what} for ${inlineCode(view.environment)} · ${inlineCode(view.workingDirectory)}`;
 }
 
 /** The part that is always kept: title, banners, counts, grouped resources. */
@@ -187,10 +192,10 @@ export function planSummary(view: PlanView): string {
   }
   if (view.plan.drift.length > 0) {
     parts.push(
-      `ℹ️ ${number(view.plan.drift.length)} resource(s) changed outside Terraform since the last apply: ` +
+      `ℹ️ ${formatCount(view.plan.drift.length)} resource(s) changed outside Terraform since the last apply: ` +
         view.plan.drift
           .slice(0, 10)
-          .map((d) => code(d.address))
+          .map((d) => inlineCode(d.address))
           .join(', ') +
         (view.plan.drift.length > 10 ? ', …' : ''),
     );
@@ -200,8 +205,8 @@ export function planSummary(view: PlanView): string {
 
 export function planFooter(view: PlanView): string {
   const parts = [
-    `Fingerprint ${code(view.fingerprint.slice(0, 16))}`,
-    view.headSha ? `commit ${code(view.headSha.slice(0, 12))}` : '',
+    `Fingerprint ${inlineCode(view.fingerprint.slice(0, 16))}`,
+    view.headSha ? `commit ${inlineCode(view.headSha.slice(0, 12))}` : '',
     `Terraform ${escapeHtml(view.plan.terraformVersion)}`,
     view.runUrl ? `[workflow run](${view.runUrl})` : '',
   ].filter(Boolean);
@@ -220,8 +225,8 @@ export function renderPlan(view: PlanView, budget: number): { text: string; omit
     wrapDetail: (detail, omitted) =>
       details(
         omitted
-          ? `terraform show (${number(showLines - omitted)} of ${number(showLines)} lines; the rest did not fit)`
-          : `terraform show (${number(showLines)} lines)`,
+          ? `terraform show (${formatCount(showLines - omitted)} of ${formatCount(showLines)} lines; the rest did not fit)`
+          : `terraform show (${formatCount(showLines)} lines)`,
         codeBlock(detail, 'hcl'),
       ),
     footer: planFooter(view),

@@ -3,7 +3,7 @@
  * Terraform (`resource_drift`, found by refreshing), and what an apply of the current configuration would
  * change (state edited behind Terraform's back, or configuration merged but never applied).
  */
-import { fitToBudget, table } from '../../lib/markdown.js';
+import { fitToBudget, inlineCode, table } from '../../lib/markdown.js';
 import { changedAttributes, type Plan, type ResourceChange } from '../../lib/terraform/plan-json.js';
 
 export const DRIFT_ROWS = 100;
@@ -16,12 +16,10 @@ export function hasDrift(plan: Plan): boolean {
   return plan.drift.length > 0 || plan.hasChanges;
 }
 
-const code = (text: string) => `\`${text.replace(/`/g, "'")}\``;
-
 function rows(changes: readonly ResourceChange[]): string {
   const body = changes
     .slice(0, DRIFT_ROWS)
-    .map((c) => [code(c.address), c.kind, changedAttributes(c).map(code).join(', ')]);
+    .map((c) => [inlineCode(c.address), c.kind, changedAttributes(c).map(inlineCode).join(', ')]);
   const more = changes.length > DRIFT_ROWS ? `\n\n… and ${changes.length - DRIFT_ROWS} more` : '';
   return `${table(['resource', 'change', 'attributes'], body)}${more}`;
 }
@@ -36,7 +34,7 @@ export interface DriftView {
 
 export function driftReport(view: DriftView, budget: number): string {
   const { plan } = view;
-  const parts = [`### Drift in ${code(view.environment)} · ${code(view.workingDirectory)}`];
+  const parts = [`### Drift in ${inlineCode(view.environment)} · ${inlineCode(view.workingDirectory)}`];
   if (!hasDrift(plan)) {
     parts.push(
       '✅ No drift: the infrastructure matches the state and the configuration on the default branch.',

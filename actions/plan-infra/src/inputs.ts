@@ -9,19 +9,12 @@ export interface PlanInfraInputs extends TerraformInputs {
   riskLabel: string;
 }
 
-const LABEL = /^[^,]{1,50}$/;
-const LABEL_RULE = 'a GitHub label name of at most 50 characters, without commas';
-
 export function readInputs(inputs: Inputs): PlanInfraInputs {
   return {
     ...readTerraformInputs(inputs),
     mode: inputs.enum('mode', ['plan', 'drift'] as const, { default: 'plan' }),
     comment: inputs.boolean('comment', { default: true }),
-    approvalLabel: inputs.string('approval-label', {
-      default: 'destroy-approved',
-      pattern: LABEL,
-      describe: LABEL_RULE,
-    }),
-    riskLabel: inputs.string('risk-label', { default: 'destroy', pattern: LABEL, describe: LABEL_RULE }),
+    approvalLabel: inputs.label('approval-label', { default: 'destroy-approved' }),
+    riskLabel: inputs.label('risk-label', { default: 'destroy' }),
   };
 }

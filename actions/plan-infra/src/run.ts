@@ -16,6 +16,7 @@ import {
 } from '../../lib/github/index.js';
 import { COMMENT_LIMIT, SUMMARY_LIMIT_BYTES } from '../../lib/markdown.js';
 import { planCommentKey } from '../../lib/terraform/inputs.js';
+import type { Plan } from '../../lib/terraform/plan-json.js';
 import { PLAN_COMMENT_ACTION, planMarker } from '../../lib/terraform/plan-marker.js';
 import { makePlan } from '../../lib/terraform/planning.js';
 import { protectedChanges, riskOf } from '../../lib/terraform/risk.js';
@@ -129,7 +130,7 @@ export async function runPlanInfra(inputs: PlanInfraInputs, deps: PlanInfraDeps)
 async function reportDrift(
   inputs: PlanInfraInputs,
   deps: PlanInfraDeps,
-  plan: Awaited<ReturnType<typeof makePlan>>['plan'],
+  plan: Plan,
   outputs: Record<string, string | number | boolean>,
 ): Promise<ActionOutcome> {
   const drifted = hasDrift(plan);

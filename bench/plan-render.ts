@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMENT_LIMIT } from '../actions/lib/markdown.js';
-import { requireTool, runTool } from '../test/support/tools.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 import type { ChildArgs, ChildResult } from './plan-render-child.js';
 
 export type PlanShape = 'create' | 'update';

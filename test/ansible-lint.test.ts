@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/action-runner.js';
-import { requireTool, runTool } from './support/tools.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
 describe('ansible/', () => {
   it('passes ansible-lint with the production profile', async () => {

@@ -8,8 +8,8 @@ import { type ActionRun, runActionBundle } from './support/action-runner.js';
 import { isPortOpen } from './support/free-port.js';
 import { DEFAULT_REPO, type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { tempDir } from './support/temp-dir.js';
-import { startTestHost, startTestNetwork, type TestHost, type TestNetwork } from './support/test-host.js';
-import { requireTool, runTool } from './support/tools.js';
+import { startHost, startHostNetwork, type NamespaceHost, type HostNetwork } from '../scripts/lib/namespace-host.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
 const VAULT_PASSWORD = 'Vault-Pw-Planted-9931';
 const REGISTRY_PASSWORD = 'Registry-Pw-Planted-4412';
@@ -17,8 +17,8 @@ const WIREGUARD_KEY = 'WgPlantedPrivateKey0000000000000000000000000=';
 const TOKEN = 'ghs_ConfigureToken0001';
 const PR = 21;
 
-let network: TestNetwork;
-let hosts: TestHost[] = [];
+let network: HostNetwork;
+let hosts: NamespaceHost[] = [];
 let api: GitHubApi;
 let dir = '';
 let sshKey = '';
@@ -68,7 +68,7 @@ function expectNoSecrets(result: ActionRun) {
   }
 }
 
-const [observer, executor] = [() => hosts[0] as TestHost, () => hosts[1] as TestHost];
+const [observer, executor] = [() => hosts[0] as NamespaceHost, () => hosts[1] as NamespaceHost];
 
 beforeAll(async () => {
   requireTool('ansible-playbook');
@@ -76,11 +76,11 @@ beforeAll(async () => {
   await runTool(requireTool('ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')]);
   sshKey = readFileSync(join(dir, 'id_ed25519'), 'utf8');
   const publicKey = readFileSync(join(dir, 'id_ed25519.pub'), 'utf8');
-  network = await startTestNetwork();
+  network = await startHostNetwork();
   subnet = `${network.gateway.replace(/\.1$/, '.0')}/${network.prefix}`;
   hosts = await Promise.all(
     ['spark-observer', 'spark-executor-01'].map((name) =>
-      startTestHost(network, { name, authorizedKey: publicKey }),
+      startHost(network, { name, authorizedKey: publicKey }),
     ),
   );
   knownHosts = join(dir, 'known_hosts');

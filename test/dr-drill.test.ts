@@ -18,7 +18,7 @@ import { repoRoot, runActionBundle } from './support/action-runner.js';
 import { type EtcdServer, startEtcd } from './support/etcd.js';
 import { type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { type PostgresServer, startPostgres } from './support/postgres.js';
-import { runTool } from './support/tools.js';
+import { runTool } from '../scripts/lib/system-tools.js';
 
 let pg: PostgresServer;
 let etcd: EtcdServer;

@@ -11,7 +11,7 @@ import { type ActionRun, repoRoot, runActionBundle } from './support/action-runn
 import { DEFAULT_REPO, type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { type PostgresServer, startPostgres } from './support/postgres.js';
 import { tempDir } from './support/temp-dir.js';
-import { requireTool } from './support/tools.js';
+import { requireTool } from '../scripts/lib/system-tools.js';
 
 const REPO = DEFAULT_REPO;
 const TOKEN = 'ghs_InfraFlowToken0001';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEtcd } from './support/etcd.js';
 import { freePort, isPortOpen } from './support/free-port.js';
 import { startPostgres } from './support/postgres.js';
-import { MissingToolError, postgresBinDir, requireTool, runTool, toolVersion } from './support/tools.js';
+import { MissingToolError, postgresBinDir, requireTool, runTool, toolVersion } from '../scripts/lib/system-tools.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

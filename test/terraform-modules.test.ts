@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot } from './support/action-runner.js';
 import { tempDir } from './support/temp-dir.js';
-import { requireTool, runTool } from './support/tools.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
 const TERRAFORM_DIR = join(repoRoot, 'terraform');
 const SPARK_HOSTS = join(TERRAFORM_DIR, 'modules', 'spark-hosts');

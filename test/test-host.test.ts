@@ -4,14 +4,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './support/temp-dir.js';
-import { startTestHost, startTestNetwork, type TestHost, type TestNetwork } from './support/test-host.js';
-import { requireTool, runTool } from './support/tools.js';
+import { startHost, startHostNetwork, type NamespaceHost, type HostNetwork } from '../scripts/lib/namespace-host.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
-let network: TestNetwork;
-let hosts: TestHost[] = [];
+let network: HostNetwork;
+let hosts: NamespaceHost[] = [];
 let dir = '';
 
-async function ssh(host: TestHost, command: string) {
+async function ssh(host: NamespaceHost, command: string) {
   return runTool(requireTool('ssh'), [
     '-i',
     join(dir, 'id_ed25519'),
@@ -30,9 +30,9 @@ beforeAll(async () => {
   dir = tempDir('spark-test-host-');
   await runTool(requireTool('ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')]);
   const key = readFileSync(join(dir, 'id_ed25519.pub'), 'utf8');
-  network = await startTestNetwork();
+  network = await startHostNetwork();
   hosts = await Promise.all(
-    ['spark-alpha', 'spark-beta'].map((name) => startTestHost(network, { name, authorizedKey: key })),
+    ['spark-alpha', 'spark-beta'].map((name) => startHost(network, { name, authorizedKey: key })),
   );
   writeFileSync(join(dir, 'known_hosts'), `${hosts.map((h) => h.knownHostsLine).join('\n')}\n`);
 }, 1_800_000);
@@ -57,7 +57,7 @@ describe('a test host', () => {
   }, 300_000);
 
   it('has its own network: the hosts reach each other, and nothing else listens on their addresses', async () => {
-    const [alpha, beta] = hosts as [TestHost, TestHost];
+    const [alpha, beta] = hosts as [NamespaceHost, NamespaceHost];
     await ssh(alpha, `bash -c 'exec 3<>/dev/tcp/${beta.ip}/22 && echo reached'`).then((r) =>
       expect(r.stdout).toContain('reached'),
     );
@@ -65,7 +65,7 @@ describe('a test host', () => {
   }, 120_000);
 
   it('leaves nothing behind when stopped', async () => {
-    const host = hosts.pop() as TestHost;
+    const host = hosts.pop() as NamespaceHost;
     await host.stop();
     expect(existsSync(`/proc/${host.pid}`)).toBe(false);
     expect(existsSync(host.root)).toBe(false);

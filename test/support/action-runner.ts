@@ -19,7 +19,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import {
+  type Annotation,
+  inputDefaults,
+  inputVariable,
+  parseOutputFile,
+  RunnerLog,
+} from '../../scripts/lib/runner-protocol.js';
+
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,12 +50,6 @@ export interface RunActionOptions {
   actionYml?: string;
 }
 
-export interface Annotation {
-  level: 'error' | 'warning' | 'notice';
-  message: string;
-  properties: Record<string, string>;
-}
-
 export interface ActionRun {
   exitCode: number | null;
   outputs: Record<string, string>;
@@ -63,48 +64,6 @@ export interface ActionRun {
   runnerTemp: string;
   /** Everything the action wrote that a person or another job could see: raw log, stderr, outputs, summary, files left in RUNNER_TEMP. */
   everythingWritten(): string;
-}
-
-interface ActionYml {
-  inputs?: Record<string, { default?: unknown; required?: boolean }>;
-}
-
-function inputDefaults(path: string): Record<string, string> {
-  const spec = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as ActionYml;
-  const defaults: Record<string, string> = {};
-  for (const [name, input] of Object.entries(spec.inputs ?? {})) {
-    if (input?.default !== undefined) defaults[name] = String(input.default);
-  }
-  return defaults;
-}
-
-/** The runner's own variable name for an input (spaces to _, upper case; hyphens stay). */
-export const inputVariable = (name: string) => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
-
-function unescapeData(value: string) {
-  return value.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
-}
-function unescapeProperty(value: string) {
-  return unescapeData(value).replace(/%3A/g, ':').replace(/%2C/g, ',');
-}
-
-/** Parses the GITHUB_OUTPUT file format: `name=value` lines and `name<<DELIM` heredocs. */
-export function parseOutputFile(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
-    if (heredoc) {
-      const [, name, delimiter] = heredoc as unknown as [string, string, string];
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
-      outputs[name] = value.join('\n');
-    } else if (line.includes('=')) {
-      outputs[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
-    }
-  }
-  return outputs;
 }
 
 function filesUnder(dir: string): string[] {
@@ -188,34 +147,16 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   clearTimeout(timer);
 
-  const masks: string[] = [];
-  const annotations: Annotation[] = [];
+  const runnerLog = new RunnerLog();
   const shown: string[] = [];
   const raw: string[] = [];
   for (const line of Buffer.concat(out).toString('utf8').split('\n')) {
-    const command = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
-    if (command?.[1] === 'add-mask') {
-      masks.push(unescapeData(command[3] ?? ''));
-      continue;
-    }
-    raw.push(line);
-    if (command && ['error', 'warning', 'notice'].includes(command[1] ?? '')) {
-      const properties: Record<string, string> = {};
-      for (const pair of (command[2] ?? '').trim().split(',').filter(Boolean)) {
-        const eq = pair.indexOf('=');
-        properties[pair.slice(0, eq)] = unescapeProperty(pair.slice(eq + 1));
-      }
-      annotations.push({
-        level: command[1] as Annotation['level'],
-        message: unescapeData(command[3] ?? ''),
-        properties,
-      });
-    }
-    let masked = line;
-    for (const mask of [...masks].sort((a, b) => b.length - a.length))
-      masked = masked.split(mask).join('***');
-    shown.push(masked);
+    const read = runnerLog.line(line);
+    if (read === undefined) continue;
+    raw.push(read.raw);
+    shown.push(read.shown);
   }
+  const { masks, annotations } = runnerLog;
 
   const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
   const summary = readFileSync(summaryFile, 'utf8');

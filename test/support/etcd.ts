@@ -2,7 +2,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleMemberArgs } from '../../actions/lib/etcd-member.js';
-import { freePort } from './free-port.js';
 import {
   hasExited,
   makeServerTempDir,
@@ -11,7 +10,8 @@ import {
   runTool,
   spawnDaemon,
   stopDaemon,
-} from './tools.js';
+} from '../../scripts/lib/system-tools.js';
+import { freePort } from './free-port.js';
 
 export interface EtcdServer {
   /** e.g. http://127.0.0.1:41234 */

@@ -17,8 +17,15 @@ import {
   psql as runPsql,
   startPostgresServer,
 } from '../../actions/lib/postgres-server.js';
+import {
+  isRoot,
+  makeServerTempDir,
+  onProcessExit,
+  postgresBinDir,
+  requireTool,
+  runTool,
+} from '../../scripts/lib/system-tools.js';
 import { freePort } from './free-port.js';
-import { isRoot, makeServerTempDir, onProcessExit, postgresBinDir, requireTool, runTool } from './tools.js';
 
 // Kept here for the tests that import them from this module.
 export { asPostgresUser, chownToPostgres, POSTGRES_OS_USER, type PostgresConfValue };

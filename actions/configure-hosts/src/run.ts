@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { stringify } from 'yaml';
 import { type ActionOutcome, outputDir, type RunnerDeps } from '../../lib/action-deps.js';
 import { inventoryYaml } from '../../lib/ansible-inventory.js';
 import { loadEnvironment } from '../../lib/environments/index.js';
@@ -55,11 +56,24 @@ export async function runConfigureHosts(
   const ansibleInventory = requireExecutable('ansible-inventory', ANSIBLE_HINT);
   const outDir = outputDir(deps, ACTION, inputs.environment, 'ansible');
   let inventory = inventoryGiven;
+  // The environment file gives the subnet (group_vars/all reads spark_subnet for the firewall); an inventory
+  // from apply-infra carries only the hosts.
+  const environment = await loadEnvironment(inputs.environment, { root: deps.root }).catch((error) => {
+    if (!inventory) throw error;
+    deps.log(
+      `environments/${inputs.environment}.yaml did not load (${(error as Error).message}); spark_subnet stays unset.`,
+    );
+    return undefined;
+  });
+  const environmentVars = join(outDir, 'environment-vars.yml');
+  writeFileSync(
+    environmentVars,
+    `# From environments/${inputs.environment}.yaml.\n${stringify({ all: { vars: environment ? { spark_subnet: environment.network.subnet } : {} } })}`,
+  );
   if (!inventory) {
-    const environment = await loadEnvironment(inputs.environment, { root: deps.root });
     inventory = join(outDir, 'inventory.yml');
     const hosts = Object.fromEntries(
-      environment.hosts.map((h) => [h.name, { ip: h.ip, role: h.role, groups: h.groups }]),
+      (environment?.hosts ?? []).map((h) => [h.name, { ip: h.ip, role: h.role, groups: h.groups }]),
     );
     writeFileSync(
       inventory,
@@ -93,7 +107,7 @@ export async function runConfigureHosts(
         ? { ANSIBLE_CONFIG: join(ansibleDir, 'ansible.cfg') }
         : {}),
     };
-    const common = ['-i', inventory];
+    const common = ['-i', inventory, '-i', environmentVars];
     if (inputs.vaultPassword)
       common.push('--vault-password-file', files.write('vault-password', inputs.vaultPassword));
     const run = (argv: string[], label: string, echo = true) =>

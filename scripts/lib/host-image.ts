@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTool, runTool } from './tools.js';
+import { requireTool, runTool } from './system-tools.js';
 
 export const SUITE = 'bookworm';
 export const MIRROR = process.env.SPARK_DEBIAN_MIRROR || 'http://deb.debian.org/debian';

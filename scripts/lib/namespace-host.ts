@@ -1,8 +1,12 @@
-// Real hosts for the Ansible tests, without Docker: each is a copy of the cached Debian image (host-image.ts)
-// booted with systemd as PID 1 in its own PID, mount, UTS, IPC and network namespaces (unshare + chroot),
-// reached over a veth pair on a bridge of this machine, with sshd on its own address. stop() tears it
-// down completely: the namespace's init is killed (and with it everything in the namespace), the veth goes
-// with the namespace, and the root copy is removed. If the test process dies, the kernel kills the host too.
+// Real hosts without Docker, for the Ansible tests and the local environment (terraform/local): each is a
+// copy of the cached Debian image (host-image.ts) booted with systemd as PID 1 in its own PID, mount, UTS,
+// IPC and network namespaces (unshare + chroot), reached over a veth pair on a bridge of this machine, with
+// sshd on its own address. stop() tears it down completely: the namespace's init is killed (and with it
+// everything in the namespace), the veth goes with the namespace, and the root copy is removed.
+//
+// A test's host dies with the test process (the kernel kills it). A detached host (the local environment's)
+// outlives the process that started it: it records itself in <dir>/host.json, and stopHostAt(dir) ends it
+// from any later process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -16,9 +20,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { isPortOpen } from './free-port.js';
+import { isPortOpen } from '../../actions/lib/free-port.js';
 import { CACHE_ROOT, ensureHostImage } from './host-image.js';
-import { onProcessExit, requireTool, runTool, waitForExit } from './tools.js';
+import { onProcessExit, requireTool, runTool } from './system-tools.js';
 
 /** Mounts a booted systemd expects, then systemd itself as the namespace's PID 1. */
 const BOOT_SCRIPT = `
@@ -61,7 +65,7 @@ const DISABLED_UNITS = [
   'fstrim.timer',
 ];
 
-export interface TestNetwork {
+export interface HostNetwork {
   bridge: string;
   /** This machine's address on the bridge (the hosts' gateway). */
   gateway: string;
@@ -71,13 +75,32 @@ export interface TestNetwork {
   stop(): Promise<void>;
 }
 
-export interface TestHostOptions {
+export interface HostOptions {
   name: string;
   /** A public key for the `spark` user (sudo without password) that Ansible logs in as. */
   authorizedKey: string;
+  /** The host's address on the network. Default: the network's next free one. */
+  ip?: string;
+  /** The folder for the host's root, log and host.json; it must not exist yet. Default: a new one in the cache. */
+  dir?: string;
+  /** Keep running after this process ends (stop it with stopHostAt). Default: die with this process. */
+  detached?: boolean;
 }
 
-export interface TestHost {
+/** What a booted host records about itself in <dir>/host.json. */
+export interface HostRecord {
+  name: string;
+  ip: string;
+  /** The namespace's PID 1 and the unshare process that holds it. */
+  pid: number;
+  outer: number;
+  root: string;
+  knownHostsLine: string;
+}
+
+export const HOST_RECORD = 'host.json';
+
+export interface NamespaceHost {
   name: string;
   ip: string;
   /** The root filesystem, seen from this machine. */
@@ -95,8 +118,33 @@ async function ip(args: readonly string[]) {
   return runTool(requireTool('ip'), args, { timeoutMs: 30_000 });
 }
 
-/** A bridge with a random private /24, for the hosts of one test file. */
-export async function startTestNetwork(): Promise<TestNetwork> {
+/** Whether a network interface of this name exists. */
+export async function linkExists(name: string): Promise<boolean> {
+  return ip(['link', 'show', 'dev', name]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Creates `bridge` with this machine's address `gateway/prefix` on it, unless it is already there. */
+export async function ensureBridge(bridge: string, gateway: string, prefix: number): Promise<void> {
+  if (!(await linkExists(bridge))) await ip(['link', 'add', bridge, 'type', 'bridge']);
+  const addresses = (await ip(['-o', '-4', 'addr', 'show', 'dev', bridge])).stdout;
+  if (!addresses.includes(` ${gateway}/${prefix} `))
+    await ip(['addr', 'add', `${gateway}/${prefix}`, 'dev', bridge]);
+  await ip(['link', 'set', bridge, 'up']);
+}
+
+/** Removes `bridge` if it exists (its hosts' veths go with their namespaces). */
+export async function removeBridge(bridge: string): Promise<void> {
+  if (await linkExists(bridge)) await ip(['link', 'del', bridge]);
+}
+
+/**
+ * A bridge with a random private /24 (10.200.0.0 to 10.249.255.0) for the hosts of one test file. The local
+ * environment's network (environments/local.yaml) lies outside that range.
+ */
+export async function startHostNetwork(): Promise<HostNetwork> {
   const used = (await ip(['-o', '-4', 'addr', 'show'])).stdout;
   let third = 0;
   let second = 0;
@@ -106,12 +154,10 @@ export async function startTestNetwork(): Promise<TestNetwork> {
   } while (used.includes(` 10.${second}.${third}.`));
   const bridge = `sparkbr${randomBytes(3).toString('hex')}`;
   const base = `10.${second}.${third}`;
-  await ip(['link', 'add', bridge, 'type', 'bridge']);
   const unregister = onProcessExit(() => {
     spawn('ip', ['link', 'del', bridge], { stdio: 'ignore' });
   });
-  await ip(['addr', 'add', `${base}.1/24`, 'dev', bridge]);
-  await ip(['link', 'set', bridge, 'up']);
+  await ensureBridge(bridge, `${base}.1`, 24);
   let next = 10;
   return {
     bridge,
@@ -158,71 +204,111 @@ async function prepareRoot(root: string, name: string, ip: string, authorizedKey
   await inRoot(['systemctl', 'mask', '--quiet', 'getty@tty1.service', 'console-getty.service']);
 }
 
+function processAlive(pid: number): boolean {
+  return pid > 0 && existsSync(`/proc/${pid}`);
+}
+
+function killAll(pids: readonly number[]) {
+  for (const p of pids) {
+    try {
+      if (p > 0) process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Kills the host's namespace, waits for the kernel to reap it (its mounts and veth go with it), removes `dir`. */
+async function endHost(pids: readonly number[], dir: string, log: string) {
+  killAll(pids);
+  for (const pid of pids) {
+    await waitFor('the namespace to end', () => !processAlive(pid), 30_000, log).catch(() => undefined);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Stops the host recorded in `dir` (by a detached startHost) and removes `dir`. Returns false when there was
+ * no such host, so destroying twice is harmless.
+ */
+export async function stopHostAt(dir: string): Promise<boolean> {
+  const recordPath = join(dir, HOST_RECORD);
+  if (!existsSync(recordPath)) {
+    const existed = existsSync(dir);
+    rmSync(dir, { recursive: true, force: true });
+    return existed;
+  }
+  const record = JSON.parse(readFileSync(recordPath, 'utf8')) as HostRecord;
+  await endHost([record.pid, record.outer], dir, join(dir, 'boot.log'));
+  return true;
+}
+
+/** The record of the host in `dir`, if it is there and its init is still running. */
+export function runningHostAt(dir: string): HostRecord | undefined {
+  const recordPath = join(dir, HOST_RECORD);
+  if (!existsSync(recordPath)) return undefined;
+  const record = JSON.parse(readFileSync(recordPath, 'utf8')) as HostRecord;
+  return processAlive(record.pid) ? record : undefined;
+}
+
+function bootCommand(detached: boolean): string[] {
+  const unshare = [
+    requireTool('unshare'),
+    '--pid',
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--net',
+    '--fork',
+    '--kill-child',
+    '--',
+    '/bin/sh',
+    '-c',
+    BOOT_SCRIPT,
+    'boot',
+  ];
+  return detached ? unshare : [requireTool('setpriv'), '--pdeathsig', 'SIGKILL', '--', ...unshare];
+}
+
 /** Copies the image, boots it, wires it to `network` and waits for sshd. */
-export async function startTestHost(network: TestNetwork, options: TestHostOptions): Promise<TestHost> {
+export async function startHost(network: HostNetwork, options: HostOptions): Promise<NamespaceHost> {
   const image = await ensureHostImage();
-  const runs = join(CACHE_ROOT, 'test-hosts', 'running');
-  mkdirSync(runs, { recursive: true });
-  const dir = mkdtempSync(join(runs, `${options.name}-`));
+  let dir: string;
+  if (options.dir !== undefined) {
+    if (existsSync(options.dir)) throw new Error(`host ${options.name}: ${options.dir} already exists`);
+    mkdirSync(options.dir, { recursive: true });
+    dir = options.dir;
+  } else {
+    const runs = join(CACHE_ROOT, 'test-hosts', 'running');
+    mkdirSync(runs, { recursive: true });
+    dir = mkdtempSync(join(runs, `${options.name}-`));
+  }
+  const detached = options.detached === true;
   const root = join(dir, 'root');
   const log = join(dir, 'boot.log');
-  const address = network.nextAddress();
-  await runTool(requireTool('cp'), ['-a', '--reflink=auto', image, root], { timeoutMs: 10 * 60_000 });
-  await prepareRoot(root, options.name, address, options.authorizedKey);
-
-  const out = openSync(log, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(
-      requireTool('setpriv'),
-      [
-        '--pdeathsig',
-        'SIGKILL',
-        '--',
-        requireTool('unshare'),
-        '--pid',
-        '--mount',
-        '--uts',
-        '--ipc',
-        '--net',
-        '--fork',
-        '--kill-child',
-        '--',
-        '/bin/sh',
-        '-c',
-        BOOT_SCRIPT,
-        'boot',
-        root,
-        options.name,
-      ],
-      { stdio: ['ignore', out, out] },
-    );
-  } finally {
-    closeSync(out);
-  }
-  const outer = child.pid as number;
+  const address = options.ip ?? network.nextAddress();
+  let outer = 0;
   let pid = 0;
-  const kill = () => {
-    for (const p of [pid, outer]) {
-      try {
-        if (p) process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  const unregister = onProcessExit(kill);
+  let unregister: () => unknown = () => undefined;
   const stop = async () => {
-    kill();
-    await waitForExit(child, 30_000);
-    // The kernel reaps the namespace asynchronously; the mounts go with it.
-    await waitFor('the namespace to end', () => !existsSync(`/proc/${pid}`), 30_000, log).catch(
-      () => undefined,
-    );
-    rmSync(dir, { recursive: true, force: true });
+    await endHost([pid, outer], dir, log);
     unregister();
   };
   try {
+    await runTool(requireTool('cp'), ['-a', '--reflink=auto', image, root], { timeoutMs: 10 * 60_000 });
+    await prepareRoot(root, options.name, address, options.authorizedKey);
+
+    const out = openSync(log, 'a');
+    let child: ChildProcess;
+    try {
+      const [file, ...args] = bootCommand(detached);
+      child = spawn(file as string, [...args, root, options.name], { stdio: ['ignore', out, out], detached });
+    } finally {
+      closeSync(out);
+    }
+    outer = child.pid as number;
+    if (detached) child.unref();
+    else unregister = onProcessExit(() => killAll([pid, outer]));
     await waitFor(
       "the namespace's init",
       () => {
@@ -248,12 +334,17 @@ export async function startTestHost(network: TestNetwork, options: TestHostOptio
     await inNet(['route', 'add', 'default', 'via', network.gateway]);
     await waitFor(`sshd on ${address}:22`, () => isPortOpen(22, address), 90_000, log);
     const key = readFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
-    return {
+    const record: HostRecord = {
       name: options.name,
       ip: address,
-      root,
       pid,
+      outer,
+      root,
       knownHostsLine: `${address} ${key[0]} ${key[1]}`,
+    };
+    writeFileSync(join(dir, HOST_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+    return {
+      ...record,
       run: (argv, runOptions = {}) =>
         runTool(nsenter, ['--target', String(pid), '--all', '--root', '--wd', '--', ...argv], {
           timeoutMs: runOptions.timeoutMs ?? 60_000,

@@ -1,0 +1,3 @@
+import { ensureHostImage } from './lib/host-image.js';
+
+console.log(await ensureHostImage());

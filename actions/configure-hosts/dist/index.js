@@ -35991,10 +35991,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./actions/lib/action-deps.ts
-var action_deps = __nccwpck_require__(7961);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ./actions/lib/action-deps.ts
+var action_deps = __nccwpck_require__(7961);
 // EXTERNAL MODULE: ./actions/lib/errors.ts
 var lib_errors = __nccwpck_require__(2863);
 ;// CONCATENATED MODULE: ./actions/lib/ansible-inventory.ts
@@ -37144,6 +37144,7 @@ function renderReport(view, budget) {
 
 
 
+
 const ACTION = 'configure-hosts';
 const ANSIBLE_HINT = 'Install ansible-core on the runner (Debian: apt install ansible-core), or run scripts/setup-system.sh.';
 function inRepo(root, path, input) {
@@ -37160,10 +37161,19 @@ async function runConfigureHosts(inputs, deps) {
     const ansibleInventory = (0,exec/* requireExecutable */.o5)('ansible-inventory', ANSIBLE_HINT);
     const outDir = (0,action_deps/* outputDir */.T)(deps, ACTION, inputs.environment, 'ansible');
     let inventory = inventoryGiven;
+    // The environment file gives the subnet (group_vars/all reads spark_subnet for the firewall); an inventory
+    // from apply-infra carries only the hosts.
+    const environment = await loadEnvironment(inputs.environment, { root: deps.root }).catch((error) => {
+        if (!inventory)
+            throw error;
+        deps.log(`environments/${inputs.environment}.yaml did not load (${error.message}); spark_subnet stays unset.`);
+        return undefined;
+    });
+    const environmentVars = (0,external_node_path_.join)(outDir, 'environment-vars.yml');
+    (0,external_node_fs_.writeFileSync)(environmentVars, `# From environments/${inputs.environment}.yaml.\n${(0,dist/* stringify */.As)({ all: { vars: environment ? { spark_subnet: environment.network.subnet } : {} } })}`);
     if (!inventory) {
-        const environment = await loadEnvironment(inputs.environment, { root: deps.root });
         inventory = (0,external_node_path_.join)(outDir, 'inventory.yml');
-        const hosts = Object.fromEntries(environment.hosts.map((h) => [h.name, { ip: h.ip, role: h.role, groups: h.groups }]));
+        const hosts = Object.fromEntries((environment?.hosts ?? []).map((h) => [h.name, { ip: h.ip, role: h.role, groups: h.groups }]));
         (0,external_node_fs_.writeFileSync)(inventory, inventoryYaml(hosts, inputs.environment, `environments/${inputs.environment}.yaml`));
         deps.log(`No inventory given: generated ${inventory} from environments/${inputs.environment}.yaml.`);
     }
@@ -37193,7 +37203,7 @@ async function runConfigureHosts(inputs, deps) {
                 ? { ANSIBLE_CONFIG: (0,external_node_path_.join)(ansibleDir, 'ansible.cfg') }
                 : {}),
         };
-        const common = ['-i', inventory];
+        const common = ['-i', inventory, '-i', environmentVars];
         if (inputs.vaultPassword)
             common.push('--vault-password-file', files.write('vault-password', inputs.vaultPassword));
         const run = (argv, label, echo = true) => (0,exec/* execCommand */.NK)(argv, {

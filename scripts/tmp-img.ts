@@ -1,3 +1,0 @@
-import { ensureHostImage } from './lib/host-image.js';
-
-console.log(await ensureHostImage());

@@ -95,8 +95,9 @@ afterAll(async () => {
   rmSync(workspace, { recursive: true, force: true });
 });
 
-const drill = (inputs: Record<string, string> = {}) =>
+const drill = (inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
   runActionBundle('dr-drill', {
+    env,
     workspace,
     eventName: 'schedule',
     apiUrl: api.url,
@@ -139,6 +140,18 @@ describe('dr-drill, bundled', () => {
     expect(await drillProcesses(result.runnerTemp)).toEqual([]);
     // No failure issue on a pass with none open.
     expect(api.requests.filter((r) => r.method === 'POST')).toEqual([]);
+  }, 300_000);
+
+  it('restores PostgreSQL under a RUNNER_TEMP deeper than a Unix socket path may be', async () => {
+    // A runner's temp dir can be deep (a self-hosted runner's _work/_temp); the scratch server's socket
+    // (at most 107 bytes) must not live under it.
+    const deep = join(base, 'runner', 'x'.repeat(60), 'y'.repeat(40));
+    mkdirSync(deep, { recursive: true });
+    chmodSync(join(base, 'runner'), 0o711);
+    const result = await drill({ targets: 'postgres' }, { RUNNER_TEMP: deep });
+    expect(result.outputs['failure-reason'], result.summary).toBe('');
+    expect(result.outputs.status).toBe('pass');
+    expect(readdirSync(tmpdir()).filter((d) => d.startsWith('spark-drill-sock-'))).toEqual([]);
   }, 300_000);
 
   it('fails on a missing backup, opens one issue, comments on the next failure, and closes it on a pass', async () => {

@@ -27,6 +27,16 @@ export class Scratch {
     return mkdtempSync(join(this.root, `${prefix.replace(/[^\w.-]/g, '_')}-`));
   }
 
+  /**
+   * A new empty directory under the system's temp dir, removed at cleanup: for Unix sockets, whose path may
+   * not exceed 107 bytes, which a scratch root under a deep RUNNER_TEMP can.
+   */
+  shortDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `${prefix.replace(/[^\w.-]/g, '_')}-`));
+    this.undo.push({ what: `remove ${dir}`, run: () => rmSync(dir, { recursive: true, force: true }) });
+    return dir;
+  }
+
   /** Registers any cleanup step (for example deleting a Kubernetes namespace). */
   onCleanup(what: string, run: () => Promise<void> | void): void {
     this.undo.push({ what, run });

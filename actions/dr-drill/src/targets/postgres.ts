@@ -551,7 +551,7 @@ export async function drillPostgres(
   async function restore(from: BaseBackup): Promise<Restored> {
     if (isRoot()) chmodSync(ctx.scratch.root, 0o711); // lets the postgres user reach its own directories
     const dataDir = ctx.scratch.dir(`${prefix}-data`);
-    const socketDir = ctx.scratch.dir(`${prefix}-socket`);
+    const socketDir = ctx.scratch.shortDir('spark-drill-sock');
     const confDir = ctx.scratch.dir(`${prefix}-conf`);
 
     say(`restoring ${from.path} (${from.layout.format}) into ${dataDir}`);

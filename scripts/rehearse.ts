@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ensureHostImage } from './lib/host-image.js';
-import { LOCAL_BACKUP_DIR, LOCAL_DIR, LOCAL_HOSTS_DIR, LOCAL_SSH_KEY } from './lib/local-paths.js';
+import {
+  LOCAL_BACKUP_DIR,
+  LOCAL_DIR,
+  LOCAL_HOSTS_DIR,
+  LOCAL_SERVICES_DIR,
+  LOCAL_SSH_KEY,
+} from './lib/local-paths.js';
 import {
   connectionString,
   ETCD,
@@ -195,10 +201,9 @@ async function startServices() {
       'wrote more rows after the backup and switched WAL (the drill must replay the archive to see them)',
     );
   } else indent(`reusing ${PLATFORM_DB.name} on 127.0.0.1:${PLATFORM_DB.port} and its backups`);
-  if (await startLocalEtcd()) {
-    indent(`started etcd on ${etcdClientUrl}`);
-    indent(`snapshot: ${await snapshotEtcd()}`);
-  } else indent(`reusing etcd on ${etcdClientUrl} and its snapshot`);
+  indent(`${(await startLocalEtcd()) ? 'started' : 'reusing'} etcd on ${etcdClientUrl}`);
+  // Every run, as the backup role's timer would: a kept etcd's old snapshot would age past the RPO target.
+  indent(`snapshot: ${await snapshotEtcd()}`);
 }
 
 /** Removes every host, the bridge, the services and the backups; then checks that nothing is left. */
@@ -238,6 +243,7 @@ async function cleanUp(publicKey: string | undefined): Promise<void> {
   await stopLocalPostgres(PLATFORM_DB, { remove: true });
   await stopLocalPostgres(STATE_DB, { remove: true });
   removeBackups();
+  rmSync(LOCAL_SERVICES_DIR, { recursive: true, force: true });
   const left = [
     ...runningServices(),
     ...localHostNames(),

@@ -1,8 +1,8 @@
 // ansible/ passes ansible-lint's production profile, offline.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './support/action-runner.js';
 import { requireTool, runTool } from '../scripts/lib/system-tools.js';
+import { repoRoot } from './support/action-runner.js';
 
 describe('ansible/', () => {
   it('passes ansible-lint with the production profile', async () => {

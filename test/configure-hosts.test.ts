@@ -4,12 +4,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type HostNetwork,
+  type NamespaceHost,
+  startHost,
+  startHostNetwork,
+} from '../scripts/lib/namespace-host.js';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 import { type ActionRun, runActionBundle } from './support/action-runner.js';
 import { isPortOpen } from './support/free-port.js';
 import { DEFAULT_REPO, type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { tempDir } from './support/temp-dir.js';
-import { startHost, startHostNetwork, type NamespaceHost, type HostNetwork } from '../scripts/lib/namespace-host.js';
-import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
 const VAULT_PASSWORD = 'Vault-Pw-Planted-9931';
 const REGISTRY_PASSWORD = 'Registry-Pw-Planted-4412';

@@ -14,11 +14,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool } from '../scripts/lib/system-tools.js';
 import { repoRoot, runActionBundle } from './support/action-runner.js';
 import { type EtcdServer, startEtcd } from './support/etcd.js';
 import { type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { type PostgresServer, startPostgres } from './support/postgres.js';
-import { runTool } from '../scripts/lib/system-tools.js';
 
 let pg: PostgresServer;
 let etcd: EtcdServer;

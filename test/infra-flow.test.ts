@@ -7,11 +7,11 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { requireTool } from '../scripts/lib/system-tools.js';
 import { type ActionRun, repoRoot, runActionBundle } from './support/action-runner.js';
 import { DEFAULT_REPO, type GitHubApi, startGitHubApi } from './support/github-api.js';
 import { type PostgresServer, startPostgres } from './support/postgres.js';
 import { tempDir } from './support/temp-dir.js';
-import { requireTool } from '../scripts/lib/system-tools.js';
 
 const REPO = DEFAULT_REPO;
 const TOKEN = 'ghs_InfraFlowToken0001';

@@ -28,6 +28,11 @@ describe('README quick start', () => {
         expect(packageJson.scripts).toHaveProperty(script as string);
     }
     expect(marked('runs the tests')[0]).toContain('bash scripts/setup-system.sh');
+    // The main job is the rehearsal, which runs the setup script itself when a system tool is missing.
+    expect(marked('runs the main job')[0]).toContain('npm run rehearse');
+    expect(readFileSync(join(repoRoot, 'scripts/rehearse.ts'), 'utf8')).toContain(
+      "'scripts/setup-system.sh'",
+    );
   });
 
   it('is what .ci/run runs, extracted the way .ci/run extracts it', () => {

@@ -3,10 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MissingToolError,
+  postgresBinDir,
+  requireTool,
+  runTool,
+  toolVersion,
+} from '../scripts/lib/system-tools.js';
 import { startEtcd } from './support/etcd.js';
 import { freePort, isPortOpen } from './support/free-port.js';
 import { startPostgres } from './support/postgres.js';
-import { MissingToolError, postgresBinDir, requireTool, runTool, toolVersion } from '../scripts/lib/system-tools.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -6,13 +6,13 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 import { repoRoot } from './support/action-runner.js';
 import { tempDir } from './support/temp-dir.js';
-import { requireTool, runTool } from '../scripts/lib/system-tools.js';
 
 const TERRAFORM_DIR = join(repoRoot, 'terraform');
 const SPARK_HOSTS = join(TERRAFORM_DIR, 'modules', 'spark-hosts');
-const ENVIRONMENTS = ['production', 'staging', 'dev'] as const;
+const ENVIRONMENTS = ['production', 'staging', 'dev', 'local'] as const;
 const TIMEOUT_MS = 120_000;
 
 let terraform = '';
@@ -37,8 +37,8 @@ beforeAll(() => {
   });
 });
 
-function tf(cwd: string, args: readonly string[]) {
-  return runTool(terraform, args, { cwd, env, timeoutMs: TIMEOUT_MS });
+function tf(cwd: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return runTool(terraform, args, { cwd, env: { ...env, ...extraEnv }, timeoutMs: TIMEOUT_MS });
 }
 
 /** An HCL string literal for a path (a JSON string is one, as long as it has no `${` or `%{`). */
@@ -158,6 +158,20 @@ describe('terraform fmt', () => {
   it('finds nothing to change in terraform/', async () => {
     const { stdout } = await tf(TERRAFORM_DIR, ['fmt', '-check', '-recursive', '-diff', '-no-color']);
     expect(stdout).toBe('');
+  });
+});
+
+describe('terraform/local', () => {
+  it('is a valid root that needs no provider download', async () => {
+    // Its init data goes to a temp dir, so the working tree gets no .terraform folder.
+    const data = { TF_DATA_DIR: tempDir('spark-tf-local-') };
+    const dir = join(TERRAFORM_DIR, 'local');
+    const init = await tf(dir, ['init', '-backend=false', '-input=false', '-no-color'], data);
+    expect(init.stdout).not.toContain('Installing');
+    const { stdout } = await tf(dir, ['validate', '-json', '-no-color'], data);
+    const result = JSON.parse(stdout) as { valid: boolean; error_count: number; diagnostics: unknown[] };
+    expect(result).toMatchObject({ valid: true, error_count: 0 });
+    expect(result.diagnostics).toEqual([]);
   });
 });
 

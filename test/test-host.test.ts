@@ -3,9 +3,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from './support/temp-dir.js';
-import { startHost, startHostNetwork, type NamespaceHost, type HostNetwork } from '../scripts/lib/namespace-host.js';
+import {
+  type HostNetwork,
+  type NamespaceHost,
+  startHost,
+  startHostNetwork,
+} from '../scripts/lib/namespace-host.js';
 import { requireTool, runTool } from '../scripts/lib/system-tools.js';
+import { tempDir } from './support/temp-dir.js';
 
 let network: HostNetwork;
 let hosts: NamespaceHost[] = [];

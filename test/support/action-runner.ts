@@ -27,7 +27,6 @@ import {
   RunnerLog,
 } from '../../scripts/lib/runner-protocol.js';
 
-
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface RunActionOptions {

@@ -34,7 +34,7 @@ import {
   stopLocalEtcd,
   stopLocalPostgres,
   takeBaseBackup,
-  writeAfterBackup,
+  writeAndSwitchWal,
 } from './lib/local-services.js';
 import { linkExists, removeBridge, runningHostAt, stopHostAt } from './lib/namespace-host.js';
 import {
@@ -196,11 +196,16 @@ async function startServices() {
     indent(`started ${PLATFORM_DB.name} on 127.0.0.1:${PLATFORM_DB.port}, archiving WAL to ${PG_BACKUP_WAL}`);
     await seedPlatformDatabase();
     indent(`base backup: ${await takeBaseBackup()}`);
-    await writeAfterBackup();
+    await writeAndSwitchWal();
     indent(
       'wrote more rows after the backup and switched WAL (the drill must replay the archive to see them)',
     );
-  } else indent(`reusing ${PLATFORM_DB.name} on 127.0.0.1:${PLATFORM_DB.port} and its backups`);
+  } else {
+    indent(`reusing ${PLATFORM_DB.name} on 127.0.0.1:${PLATFORM_DB.port} and its backups`);
+    // A live platform database is written to all the time; the kept sample was idle since the last run.
+    await writeAndSwitchWal();
+    indent('wrote new rows and switched WAL, as a database in use would have');
+  }
   indent(`${(await startLocalEtcd()) ? 'started' : 'reusing'} etcd on ${etcdClientUrl}`);
   // Every run, as the backup role's timer would: a kept etcd's old snapshot would age past the RPO target.
   indent(`snapshot: ${await snapshotEtcd()}`);

@@ -28,7 +28,7 @@ import {
   psql,
 } from '../../actions/lib/postgres-server.js';
 import { LOCAL_BACKUP_DIR, LOCAL_SERVICES_DIR } from './local-paths.js';
-import { postgresBinDir, requireTool, runTool } from './system-tools.js';
+import { postgresBinDir, processAlive, requireTool, runTool, waitFor } from './system-tools.js';
 
 export interface LocalPostgres {
   name: 'state-db' | 'platform-db';
@@ -51,28 +51,6 @@ export const connectionString = (db: LocalPostgres, database = db.database) =>
 export const etcdClientUrl = `http://127.0.0.1:${ETCD.clientPort}`;
 
 const serviceDir = (name: string) => join(LOCAL_SERVICES_DIR, name);
-
-function processAlive(pid: number): boolean {
-  return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`);
-}
-
-async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  log: string,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) {
-      const tail = existsSync(log)
-        ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-20).join('\n')
-        : '';
-      throw new Error(`timed out waiting for ${what}; last lines of ${log}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function refuseForeignPort(port: number, service: string) {
   if (await isPortOpen(port, '127.0.0.1')) {
@@ -222,8 +200,8 @@ export async function takeBaseBackup(): Promise<string> {
   return target;
 }
 
-/** Writes after the base backup and switches WAL, so the drill must replay archived WAL to see them. */
-export async function writeAfterBackup(): Promise<void> {
+/** Writes rows and switches WAL: after the base backup, the drill must replay the archive to see them. */
+export async function writeAndSwitchWal(): Promise<void> {
   await psql(
     connectionString(PLATFORM_DB),
     `INSERT INTO invoices (tenant_id, total) SELECT 1 + g % 50, 9.99 FROM generate_series(1, 500) g;
@@ -288,7 +266,7 @@ export async function startLocalEtcd(): Promise<boolean> {
   } finally {
     closeSync(out);
   }
-  await waitUntil('etcd to report healthy', etcdHealthy, 60_000, log);
+  await waitFor('etcd to report healthy', etcdHealthy, 60_000, log);
   return true;
 }
 
@@ -296,7 +274,7 @@ export async function stopLocalEtcd(options: { remove?: boolean } = {}): Promise
   if (isEtcdRunning()) {
     const pid = Number(readFileSync(etcdPidFile(), 'utf8'));
     process.kill(pid, 'SIGTERM');
-    await waitUntil(
+    await waitFor(
       'etcd to stop',
       () => !processAlive(pid),
       30_000,

@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import { isPortOpen } from '../../actions/lib/free-port.js';
 import { CACHE_ROOT, ensureHostImage } from './host-image.js';
-import { onProcessExit, requireTool, runTool } from './system-tools.js';
+import { onProcessExit, processAlive, requireTool, runTool, waitFor } from './system-tools.js';
 
 /** Mounts a booted systemd expects, then systemd itself as the namespace's PID 1. */
 const BOOT_SCRIPT = `
@@ -171,22 +171,6 @@ export async function startHostNetwork(): Promise<HostNetwork> {
   };
 }
 
-async function waitFor(
-  what: string,
-  probe: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  log: string,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) {
-      const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '';
-      throw new Error(`test host: timed out waiting for ${what}\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function prepareRoot(root: string, name: string, ip: string, authorizedKey: string) {
   const inRoot = (argv: string[]) => runTool(requireTool('chroot'), [root, ...argv], { timeoutMs: 60_000 });
   writeFileSync(join(root, 'etc/hostname'), `${name}\n`);
@@ -202,10 +186,6 @@ async function prepareRoot(root: string, name: string, ip: string, authorizedKey
   await inRoot(['chmod', '700', '/home/spark/.ssh']);
   await inRoot(['systemctl', 'disable', '--quiet', ...DISABLED_UNITS]);
   await inRoot(['systemctl', 'mask', '--quiet', 'getty@tty1.service', 'console-getty.service']);
-}
-
-function processAlive(pid: number): boolean {
-  return pid > 0 && existsSync(`/proc/${pid}`);
 }
 
 function killAll(pids: readonly number[]) {

@@ -5,10 +5,16 @@
  * kept in `stepDir`.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { inputDefaults, inputVariable, parseOutputFile, RunnerLog } from './runner-protocol.js';
+import {
+  inputDefaults,
+  inputVariable,
+  parseOutputFile,
+  prepareRunnerFiles,
+  RunnerLog,
+} from './runner-protocol.js';
 
 export interface StepOptions {
   /** The repository root: GITHUB_WORKSPACE and the process's cwd. */
@@ -33,17 +39,7 @@ export interface StepResult {
 
 export async function runStep(action: string, options: StepOptions): Promise<StepResult> {
   const { root, stepDir } = options;
-  const runnerTemp = join(stepDir, 'runner-temp');
-  mkdirSync(runnerTemp, { recursive: true });
-  // As on a runner, other users (the postgres OS user the drill runs its scratch servers as) can traverse it.
-  chmodSync(stepDir, 0o711);
-  chmodSync(runnerTemp, 0o711);
-  const outputFile = join(stepDir, 'github-output');
-  const summaryFile = join(stepDir, 'summary.md');
-  const eventFile = join(stepDir, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  writeFileSync(eventFile, '{}\n');
+  const { runnerTemp, outputFile, summaryFile, eventFile } = prepareRunnerFiles(stepDir);
   const inputs = { ...inputDefaults(join(root, 'actions', action, 'action.yml')), ...options.inputs };
   // `${{ github.token }}` is what the runner would put there; no GitHub here, so no token.
   for (const [key, value] of Object.entries(inputs)) if (value.includes('${{')) inputs[key] = '';

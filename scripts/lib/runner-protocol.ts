@@ -3,7 +3,8 @@
  * input defaults from action.yml, the INPUT_* variable names, the GITHUB_OUTPUT file format, and the log's
  * workflow commands (add-mask, annotations) with masks applied as the runner shows the log.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 interface ActionYml {
@@ -87,4 +88,30 @@ export class RunnerLog {
       if (mask !== '') masked = masked.split(mask).join('***');
     return masked;
   }
+}
+
+export interface RunnerFiles {
+  runnerTemp: string;
+  outputFile: string;
+  summaryFile: string;
+  eventFile: string;
+}
+
+/** The files a runner gives a step, in `home`: RUNNER_TEMP, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, the event. */
+export function prepareRunnerFiles(home: string, event: unknown = {}): RunnerFiles {
+  const runnerTemp = join(home, 'runner-temp');
+  mkdirSync(runnerTemp, { recursive: true });
+  // As on a runner, other users (the postgres OS user a drill runs its scratch servers as) can traverse it.
+  chmodSync(home, 0o711);
+  chmodSync(runnerTemp, 0o711);
+  const files = {
+    runnerTemp,
+    outputFile: join(home, 'github-output'),
+    summaryFile: join(home, 'summary.md'),
+    eventFile: join(home, 'event.json'),
+  };
+  writeFileSync(files.outputFile, '');
+  writeFileSync(files.summaryFile, '');
+  writeFileSync(files.eventFile, `${JSON.stringify(event)}\n`);
+  return files;
 }

@@ -1,7 +1,16 @@
 // Finding and running the real system tools the tests use (installed by scripts/setup-system.sh).
 // A missing tool is an error that names the tool and the setup script: tests fail, they never skip.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { isExecutableFile } from '../../actions/lib/exec.js';
@@ -285,5 +294,32 @@ function processExists(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether process `pid` exists (a zombie counts until it is reaped). */
+export function processAlive(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`);
+}
+
+/**
+ * Polls `probe` every 200 ms until it is true. After `timeoutMs` it throws, naming `what` and quoting the last
+ * lines of `logFile`, the log of whatever was awaited.
+ */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  logFile: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) {
+      const tail = existsSync(logFile)
+        ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n')
+        : '';
+      throw new Error(`timed out waiting for ${what}; last lines of ${logFile}:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }

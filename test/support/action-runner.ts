@@ -5,17 +5,7 @@
  * summary, the log as the runner would show it (masks applied, commands consumed), annotations.
  */
 import { spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +14,7 @@ import {
   inputDefaults,
   inputVariable,
   parseOutputFile,
+  prepareRunnerFiles,
   RunnerLog,
 } from '../../scripts/lib/runner-protocol.js';
 
@@ -90,17 +81,7 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
 
   const home = mkdtempSync(join(tmpdir(), `spark-run-${name}-`));
   runHomes.add(home);
-  const runnerTemp = join(home, 'runner-temp');
-  mkdirSync(runnerTemp);
-  // As on a runner, other users (the postgres OS user a drill runs its scratch server as) can traverse it.
-  chmodSync(home, 0o711);
-  chmodSync(runnerTemp, 0o711);
-  const outputFile = join(home, 'github-output');
-  const summaryFile = join(home, 'step-summary.md');
-  const eventFile = join(home, 'event.json');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  writeFileSync(eventFile, JSON.stringify(options.event ?? {}));
+  const { runnerTemp, outputFile, summaryFile, eventFile } = prepareRunnerFiles(home, options.event ?? {});
 
   const inputs = { ...inputDefaults(actionYml) };
   for (const [key, value] of Object.entries(options.inputs ?? {})) {

@@ -14,7 +14,7 @@ import {
 } from './index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const COMMITTED = ['dev', 'production', 'staging'];
+const COMMITTED = ['dev', 'local', 'production', 'staging'];
 
 let scratch: string;
 beforeAll(async () => {
@@ -135,7 +135,7 @@ describe('loadEnvironment', () => {
     expect(error.reason).toBe('bad-input');
     expect(error.message).toBe(
       "Unknown environment 'prod': there is no environments/prod.yaml. Did you mean 'production'? " +
-        'Available: dev, production, staging.',
+        'Available: dev, local, production, staging.',
     );
   });
 
@@ -143,7 +143,7 @@ describe('loadEnvironment', () => {
     const error = await caught(loadEnvironment('../secrets', { root: ROOT }));
     expect(error.reason).toBe('bad-input');
     expect(error.message).toBe(
-      "'../secrets' is not an environment name (lower-case letters, digits and -). Available: dev, production, staging.",
+      "'../secrets' is not an environment name (lower-case letters, digits and -). Available: dev, local, production, staging.",
     );
   });
 

@@ -10,8 +10,8 @@ import { Scratch } from '../actions/dr-drill/src/scratch.js';
 import { drillPostgres } from '../actions/dr-drill/src/targets/postgres.js';
 import { chownToPostgres } from '../actions/lib/postgres-server.js';
 import { SecretMasker } from '../actions/lib/secrets.js';
-import { startPostgres } from '../test/support/postgres.js';
 import { runTool } from '../scripts/lib/system-tools.js';
+import { startPostgres } from '../test/support/postgres.js';
 
 const megabytes = Number(process.env.BENCH_DB_MB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);

@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdServer, startEtcd } from '../../../../test/support/etcd.js';
 import { makeServerTempDir } from '../../../../scripts/lib/system-tools.js';
+import { type EtcdServer, startEtcd } from '../../../../test/support/etcd.js';
 import { SecretMasker } from '../../../lib/secrets.js';
 import { Scratch } from '../scratch.js';
 import type { DrillContext, EtcdTarget } from '../types.js';

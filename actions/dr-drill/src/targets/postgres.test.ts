@@ -19,8 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../../../test/support/postgres.js';
 import { runTool } from '../../../../scripts/lib/system-tools.js';
+import { type PostgresServer, startPostgres } from '../../../../test/support/postgres.js';
 import { splitConnectionPassword } from '../../../lib/postgres-server.js';
 import { SecretMasker } from '../../../lib/secrets.js';
 import { Scratch } from '../scratch.js';

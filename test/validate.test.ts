@@ -77,7 +77,7 @@ describe.concurrent('npm run validate', () => {
   it('passes the committed environments with no arguments (exit 0)', async ({ expect }) => {
     const run = await validate([], ROOT);
     expect(run.stdout).toEqual([]);
-    expect(run.stderr).toContain('validate: 3 files checked, no problems');
+    expect(run.stderr).toContain('validate: 4 files checked, no problems');
     expect(run.code).toBe(0);
   });
 

@@ -39,7 +39,7 @@ export interface StepResult {
 
 export async function runStep(action: string, options: StepOptions): Promise<StepResult> {
   const { root, stepDir } = options;
-  const { runnerTemp, outputFile, summaryFile, eventFile } = prepareRunnerFiles(stepDir);
+  const files = prepareRunnerFiles(stepDir);
   const inputs = { ...inputDefaults(join(root, 'actions', action, 'action.yml')), ...options.inputs };
   // `${{ github.token }}` is what the runner would put there; no GitHub here, so no token.
   for (const [key, value] of Object.entries(inputs)) if (value.includes('${{')) inputs[key] = '';
@@ -53,13 +53,9 @@ export async function runStep(action: string, options: StepOptions): Promise<Ste
     GITHUB_RUN_ATTEMPT: '1',
     GITHUB_ACTOR: 'rehearse',
     GITHUB_EVENT_NAME: options.eventName ?? 'workflow_dispatch',
-    GITHUB_EVENT_PATH: eventFile,
     GITHUB_REF: 'refs/heads/main',
     GITHUB_WORKSPACE: root,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: runnerTemp,
-    RUNNER_OS: 'Linux',
+    ...files.env,
     ...options.env,
   };
   for (const [key, value] of Object.entries(inputs)) env[inputVariable(key)] = value;
@@ -86,12 +82,12 @@ export async function runStep(action: string, options: StepOptions): Promise<Ste
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve) => log.end(resolve));
 
-  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
+  const outputs = parseOutputFile(readFileSync(files.outputFile, 'utf8'));
   writeFileSync(join(stepDir, 'outputs.json'), `${JSON.stringify(outputs, null, 2)}\n`);
   return {
     exitCode,
     outputs,
-    summary: readFileSync(summaryFile, 'utf8'),
+    summary: readFileSync(files.summaryFile, 'utf8'),
     durationMs: Date.now() - started,
     errors: runnerLog.annotations.filter((a) => a.level === 'error').map((a) => runnerLog.mask(a.message)),
   };

@@ -95,6 +95,8 @@ export interface RunnerFiles {
   outputFile: string;
   summaryFile: string;
   eventFile: string;
+  /** The variables that point the step at them (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, ...). */
+  env: Record<string, string>;
 }
 
 /** The files a runner gives a step, in `home`: RUNNER_TEMP, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, the event. */
@@ -110,8 +112,15 @@ export function prepareRunnerFiles(home: string, event: unknown = {}): RunnerFil
     summaryFile: join(home, 'summary.md'),
     eventFile: join(home, 'event.json'),
   };
+  const env = {
+    GITHUB_EVENT_PATH: files.eventFile,
+    GITHUB_OUTPUT: files.outputFile,
+    GITHUB_STEP_SUMMARY: files.summaryFile,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_OS: 'Linux',
+  };
   writeFileSync(files.outputFile, '');
   writeFileSync(files.summaryFile, '');
   writeFileSync(files.eventFile, `${JSON.stringify(event)}\n`);
-  return files;
+  return { ...files, env };
 }

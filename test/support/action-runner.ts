@@ -81,7 +81,7 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
 
   const home = mkdtempSync(join(tmpdir(), `spark-run-${name}-`));
   runHomes.add(home);
-  const { runnerTemp, outputFile, summaryFile, eventFile } = prepareRunnerFiles(home, options.event ?? {});
+  const files = prepareRunnerFiles(home, options.event ?? {});
 
   const inputs = { ...inputDefaults(actionYml) };
   for (const [key, value] of Object.entries(options.inputs ?? {})) {
@@ -102,14 +102,10 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
     GITHUB_API_URL: options.apiUrl ?? 'http://127.0.0.1:9/unreachable-api',
     GITHUB_REPOSITORY: options.repository ?? 'spark/platform',
     GITHUB_EVENT_NAME: options.eventName ?? 'workflow_dispatch',
-    GITHUB_EVENT_PATH: eventFile,
     GITHUB_SHA: options.sha ?? '0000000000000000000000000000000000000000',
     GITHUB_REF: options.ref ?? 'refs/heads/main',
     GITHUB_WORKSPACE: options.workspace ?? repoRoot,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: runnerTemp,
-    RUNNER_OS: 'Linux',
+    ...files.env,
     ...options.env,
   };
   for (const [key, value] of Object.entries(inputs)) env[inputVariable(key)] = value;
@@ -138,8 +134,8 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
   }
   const { masks, annotations } = runnerLog;
 
-  const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'));
-  const summary = readFileSync(summaryFile, 'utf8');
+  const outputs = parseOutputFile(readFileSync(files.outputFile, 'utf8'));
+  const summary = readFileSync(files.summaryFile, 'utf8');
   const stderr = Buffer.concat(err).toString('utf8');
   const rawStdout = raw.join('\n');
   return {
@@ -151,14 +147,14 @@ export async function runActionBundle(name: string, options: RunActionOptions = 
     stderr,
     annotations,
     masks,
-    runnerTemp,
+    runnerTemp: files.runnerTemp,
     everythingWritten: () =>
       [
         rawStdout,
         stderr,
         JSON.stringify(outputs),
         summary,
-        ...filesUnder(runnerTemp).map((f) => readFileSync(f, 'utf8')),
+        ...filesUnder(files.runnerTemp).map((f) => readFileSync(f, 'utf8')),
       ].join('\n'),
   };
 }

@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
       say(`${host}: booting at ${ip} on ${b}`);
       await ensureBridge(b, gateway, prefix);
       const booted = await startHost(
-        { bridge: b, gateway, prefix, nextAddress: () => ip, stop: async () => undefined },
+        { bridge: b, gateway, prefix },
         { name: host, ip, authorizedKey: key, dir, detached: true },
       );
       say(`${host}: up at ${booted.ip}, systemd pid ${booted.pid}, sshd answering`);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { loadEnvironment } from '../actions/lib/environments/index.js';
 import { ensureHostImage } from './lib/host-image.js';
 import {
   LOCAL_BACKUP_DIR,
@@ -95,13 +95,8 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 const heading = (line: string) => say(`\n==> ${line}`);
 const indent = (line: string) => say(`    ${line}`);
 
-function localEnvironment() {
-  const env = parseYaml(readFileSync(join(ROOT, 'environments', `${ENVIRONMENT}.yaml`), 'utf8')) as {
-    network: { bridge: string };
-    dr: { rto: string; rpo: string };
-  };
-  return env;
-}
+/** environments/local.yaml, loaded and checked as the actions load it. */
+const localEnvironment = () => loadEnvironment(ENVIRONMENT, { root: ROOT });
 
 /** Streams a command's output, indented; rejects on a non-zero exit. */
 function stream(
@@ -214,7 +209,7 @@ async function startServices() {
 /** Removes every host, the bridge, the services and the backups; then checks that nothing is left. */
 async function cleanUp(publicKey: string | undefined): Promise<void> {
   heading('Cleaning up');
-  const env = localEnvironment();
+  const env = await localEnvironment();
   if (runningServices().includes(STATE_DB.name) && publicKey !== undefined) {
     const terraform = requireTool('terraform');
     const tfEnv = { ...process.env, ...terraformEnv(publicKey) };
@@ -295,7 +290,7 @@ async function rehearse(keep: boolean): Promise<boolean> {
     .replace(/\.\d+Z$/, 'Z');
   const runDir = join(ROOT, 'rehearsal', stamp);
   mkdirSync(runDir, { recursive: true });
-  const env = localEnvironment();
+  const env = await localEnvironment();
   const facts: RehearsalFacts = {
     startedAt: new Date(started).toISOString(),
     durationMs: 0,

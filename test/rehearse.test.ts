@@ -71,6 +71,8 @@ function reportOf(stdout: string): Report {
   return JSON.parse(readFileSync(join(repoRoot, dir, 'report.json'), 'utf8')) as Report;
 }
 
+const listing = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+
 async function bridgeExists(): Promise<boolean> {
   return runTool(requireTool('ip'), ['link', 'show', 'dev', local.network.bridge]).then(
     () => true,
@@ -100,12 +102,14 @@ describe('npm run rehearse', () => {
     expect(stdout).toMatch(/Left to the real platform: Proxmox.*GitHub API.*Kubernetes and Argo CD/s);
   });
 
-  it('refuses an unknown option and names the allowed ones', async () => {
+  it('refuses an unknown option, names the allowed ones, and changes nothing', async () => {
+    const before = [listing(LOCAL_DIR), listing(join(repoRoot, 'rehearsal'))];
     const { code, stderr } = await rehearse(['--fast']);
     expect(code).toBe(2);
     expect(stderr).toContain("Unknown option '--fast'");
     expect(stderr).toContain('usage: npm run rehearse [-- --keep | --down | --help]');
-    expect(existsSync(LOCAL_HOSTS_DIR)).toBe(false);
+    // Refused before anything started: no service, host or rehearsal folder.
+    expect([listing(LOCAL_DIR), listing(join(repoRoot, 'rehearsal'))]).toEqual(before);
   });
 
   it(

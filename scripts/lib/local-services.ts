@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { singleMemberArgs } from '../../actions/lib/etcd-member.js';
+import { etcdctlEnv, isEtcdHealthy, singleMemberArgs } from '../../actions/lib/etcd-member.js';
 import { isPortOpen } from '../../actions/lib/free-port.js';
 import {
   asPostgresUser,
@@ -26,6 +26,7 @@ import {
   confLine,
   postgresServerEnv,
   psql,
+  walArchiveCommand,
 } from '../../actions/lib/postgres-server.js';
 import { LOCAL_BACKUP_DIR, LOCAL_SERVICES_DIR } from './local-paths.js';
 import { postgresBinDir, processAlive, requireTool, runTool, waitFor } from './system-tools.js';
@@ -40,9 +41,9 @@ export const STATE_DB: LocalPostgres = { name: 'state-db', port: 15432, database
 export const PLATFORM_DB: LocalPostgres = { name: 'platform-db', port: 15433, database: 'platform' };
 export const ETCD = { name: 'etcd', clientPort: 12379, peerPort: 12380 } as const;
 
-export const PG_BACKUP_BASE = join(LOCAL_BACKUP_DIR, 'pg', 'base');
+const PG_BACKUP_BASE = join(LOCAL_BACKUP_DIR, 'pg', 'base');
 export const PG_BACKUP_WAL = join(LOCAL_BACKUP_DIR, 'pg', 'wal');
-export const ETCD_BACKUP = join(LOCAL_BACKUP_DIR, 'etcd');
+const ETCD_BACKUP = join(LOCAL_BACKUP_DIR, 'etcd');
 
 /** A libpq URI for the superuser over TCP (trust on loopback), to `database` (default the server's own). */
 export const connectionString = (db: LocalPostgres, database = db.database) =>
@@ -113,14 +114,9 @@ export async function startLocalPostgres(
     if (options.walArchive !== undefined) {
       mkdirSync(options.walArchive, { recursive: true, mode: 0o755 });
       chownToPostgres(options.walArchive);
-      const to = options.walArchive;
       conf.push(
         confLine('archive_mode', 'on'),
-        // Copy under a temporary name and rename, so a segment appears only when complete.
-        confLine(
-          'archive_command',
-          `test ! -f ${to}/%f && cp %p ${to}/%f.partial && mv ${to}/%f.partial ${to}/%f`,
-        ),
+        confLine('archive_command', walArchiveCommand(options.walArchive)),
         // A segment at least every minute, so the archive (and the RPO) never lags far behind.
         confLine('archive_timeout', '60s'),
       );
@@ -217,28 +213,12 @@ export function isEtcdRunning(): boolean {
   return existsSync(etcdPidFile()) && processAlive(Number(readFileSync(etcdPidFile(), 'utf8')));
 }
 
-function etcdctlEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ETCDCTL_API: '3' };
-  for (const key of Object.keys(env))
-    if (key.startsWith('ETCDCTL_') && key !== 'ETCDCTL_API') delete env[key];
-  return env;
-}
-
 export async function etcdctl(args: readonly string[]): Promise<string> {
   const { stdout } = await runTool(requireTool('etcdctl'), ['--endpoints', etcdClientUrl, ...args], {
     env: etcdctlEnv(),
     timeoutMs: 60_000,
   });
   return stdout;
-}
-
-async function etcdHealthy(): Promise<boolean> {
-  try {
-    const response = await fetch(`${etcdClientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-    return response.ok && ((await response.json()) as { health?: unknown }).health === 'true';
-  } catch {
-    return false;
-  }
 }
 
 /** Starts the single-member etcd, detached. Returns false when it was already running. */
@@ -266,7 +246,7 @@ export async function startLocalEtcd(): Promise<boolean> {
   } finally {
     closeSync(out);
   }
-  await waitFor('etcd to report healthy', etcdHealthy, 60_000, log);
+  await waitFor('etcd to report healthy', () => isEtcdHealthy(etcdClientUrl), 60_000, log);
   return true;
 }
 
@@ -309,9 +289,4 @@ export function runningServices(): string[] {
     ...[STATE_DB, PLATFORM_DB].filter(isPostgresRunning).map((db) => db.name),
     ...(isEtcdRunning() ? [ETCD.name] : []),
   ];
-}
-
-/** The folders of services that hold data (running or not). */
-export function serviceFolders(): string[] {
-  return existsSync(LOCAL_SERVICES_DIR) ? readdirSync(LOCAL_SERVICES_DIR) : [];
 }

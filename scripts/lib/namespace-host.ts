@@ -250,8 +250,15 @@ function bootCommand(detached: boolean): string[] {
   return detached ? unshare : [requireTool('setpriv'), '--pdeathsig', 'SIGKILL', '--', ...unshare];
 }
 
+/** Where a host is wired: a bridge of this machine and its address on it. */
+export type HostLink = Pick<HostNetwork, 'bridge' | 'gateway' | 'prefix'> &
+  Partial<Pick<HostNetwork, 'nextAddress'>>;
+
 /** Copies the image, boots it, wires it to `network` and waits for sshd. */
-export async function startHost(network: HostNetwork, options: HostOptions): Promise<NamespaceHost> {
+export async function startHost(network: HostLink, options: HostOptions): Promise<NamespaceHost> {
+  const address = options.ip ?? network.nextAddress?.();
+  if (address === undefined)
+    throw new Error(`host ${options.name}: no ip given and the network hands out none`);
   const image = await ensureHostImage();
   let dir: string;
   if (options.dir !== undefined) {
@@ -266,7 +273,6 @@ export async function startHost(network: HostNetwork, options: HostOptions): Pro
   const detached = options.detached === true;
   const root = join(dir, 'root');
   const log = join(dir, 'boot.log');
-  const address = options.ip ?? network.nextAddress();
   let outer = 0;
   let pid = 0;
   let unregister: () => unknown = () => undefined;

@@ -279,22 +279,13 @@ export function makeServerTempDir(prefix: string): string {
     } catch {
       continue; // not ours, or still being set up
     }
-    if (Number.isInteger(owner) && owner > 0 && !processExists(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) {
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     }
   }
   const dir = mkdtempSync(join(root, prefix));
   writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   return dir;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Whether process `pid` exists (a zombie counts until it is reaped). */

@@ -1,7 +1,7 @@
 // A real single-member etcd for tests, on free loopback client and peer ports, data in a fresh temp dir.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { singleMemberArgs } from '../../actions/lib/etcd-member.js';
+import { etcdctlEnv, isEtcdHealthy, singleMemberArgs } from '../../actions/lib/etcd-member.js';
 import {
   hasExited,
   makeServerTempDir,
@@ -27,24 +27,6 @@ export interface EtcdServer {
   etcdctl(args: readonly string[]): Promise<string>;
   /** Stops etcd and removes its temp dir. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-/** etcdctl's environment: API v3, and no ETCDCTL_* from the caller pointing it elsewhere. */
-export function etcdctlEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('ETCDCTL_')) delete env[key];
-  env.ETCDCTL_API = '3';
-  return env;
-}
-
-async function isHealthy(clientUrl: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-    const body = (await response.json()) as { health?: unknown };
-    return response.ok && body.health === 'true';
-  } catch {
-    return false;
-  }
 }
 
 function tail(file: string, lines = 20): string {
@@ -97,7 +79,7 @@ export async function startEtcd(): Promise<EtcdServer> {
           state = 'died';
           break;
         }
-        if (await isHealthy(clientUrl)) {
+        if (await isEtcdHealthy(clientUrl)) {
           state = 'ready';
           break;
         }

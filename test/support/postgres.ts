@@ -16,6 +16,7 @@ import {
   postgresServerEnv,
   psql as runPsql,
   startPostgresServer,
+  walArchiveCommand,
 } from '../../actions/lib/postgres-server.js';
 import {
   isRoot,
@@ -62,16 +63,6 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-function archiveCommand(dir: string): string {
-  // archive_command is run by the server through /bin/sh; keep the directory free of anything that
-  // would need quoting there or escaping from PostgreSQL's % placeholders.
-  if (!isShellSafePath(dir) || dir === '/') {
-    throw new Error(`walArchiveDir must be an absolute path of [A-Za-z0-9_./-] characters, got: ${dir}`);
-  }
-  // Copy under a temporary name and rename, so a segment appears in the archive only when complete.
-  return `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f`;
-}
-
 async function runAsServerUser(argv: readonly string[], cwd: string): Promise<string> {
   const [file, ...args] = asPostgresUser(argv);
   if (file === undefined) throw new Error('empty command');
@@ -102,7 +93,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
     const walArchiveDir = options.walArchiveDir;
     if (walArchiveDir !== undefined) {
-      archiveCommand(walArchiveDir); // validates the path before anything is created
+      walArchiveCommand(walArchiveDir); // validates the path before anything is created
       if (!existsSync(walArchiveDir)) mkdirSync(walArchiveDir, { recursive: true });
       chownToPostgres(walArchiveDir);
       try {
@@ -129,7 +120,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (walArchiveDir !== undefined) {
       settings.wal_level = 'replica';
       settings.archive_mode = 'on';
-      settings.archive_command = archiveCommand(walArchiveDir);
+      settings.archive_command = walArchiveCommand(walArchiveDir);
     }
     Object.assign(settings, options.extraConf);
     const conf = Object.entries(settings).map(([key, value]) => confLine(key, value));

@@ -43872,7 +43872,7 @@ function fitToBudget(doc) {
 /* harmony export */   aH: () => (/* binding */ splitConnectionPassword),
 /* harmony export */   tm: () => (/* binding */ psql)
 /* harmony export */ });
-/* unused harmony exports POSTGRES_OS_USER, POSTGRES_LIB_DIR, installedPostgresMajors, postgresLibBinDir, postgresBinDir, postgresTool, postgresMajor, isRoot, lookupOsUser, asPostgresUser, chownToPostgres, isShellSafePath, confLine, confArgs, withoutPgEnv, postgresServerEnv, spawnPostgresServer, isAcceptingConnections, startPostgresServer */
+/* unused harmony exports POSTGRES_OS_USER, POSTGRES_LIB_DIR, installedPostgresMajors, postgresLibBinDir, postgresBinDir, postgresTool, postgresMajor, isRoot, lookupOsUser, asPostgresUser, chownToPostgres, isShellSafePath, walArchiveCommand, confLine, confArgs, withoutPgEnv, postgresServerEnv, spawnPostgresServer, isAcceptingConnections, startPostgresServer */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
@@ -44009,6 +44009,17 @@ function chownToPostgres(path, options = {}) {
  */
 function isShellSafePath(path) {
     return /^\/[A-Za-z0-9_./-]*$/.test(path);
+}
+/**
+ * An archive_command that copies each finished WAL segment into `dir`, under a temporary name first so a
+ * segment appears there only when complete, and never over an existing one. The server runs it through
+ * /bin/sh, so `dir` must be shell-safe (see isShellSafePath) and not `/`.
+ */
+function walArchiveCommand(dir) {
+    if (!isShellSafePath(dir) || dir === '/') {
+        throw new ActionError('internal', `A WAL archive must be an absolute path of [A-Za-z0-9_./-] characters other than /, got: ${dir}`);
+    }
+    return `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f`;
 }
 const CONF_KEY = /^[a-z_][a-z0-9_.]*$/i;
 function confText(key, value) {

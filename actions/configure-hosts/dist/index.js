@@ -35555,6 +35555,17 @@ function chownToPostgres(path, options = {}) {
 function isShellSafePath(path) {
     return /^\/[A-Za-z0-9_./-]*$/.test(path);
 }
+/**
+ * An archive_command that copies each finished WAL segment into `dir`, under a temporary name first so a
+ * segment appears there only when complete, and never over an existing one. The server runs it through
+ * /bin/sh, so `dir` must be shell-safe (see isShellSafePath) and not `/`.
+ */
+function walArchiveCommand(dir) {
+    if (!isShellSafePath(dir) || dir === '/') {
+        throw new ActionError('internal', `A WAL archive must be an absolute path of [A-Za-z0-9_./-] characters other than /, got: ${dir}`);
+    }
+    return `test ! -f ${dir}/%f && cp %p ${dir}/%f.partial && mv ${dir}/%f.partial ${dir}/%f`;
+}
 const CONF_KEY = /^[a-z_][a-z0-9_.]*$/i;
 function confText(key, value) {
     if (!CONF_KEY.test(key))
